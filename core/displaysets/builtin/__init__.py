@@ -1,0 +1,1 @@
+"""The core's own handlers, registered through entry points like any plugin."""

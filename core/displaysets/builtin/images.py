@@ -1,0 +1,331 @@
+"""The default image handler: image storage SOP classes no plugin claims.
+
+A series of single-frame images becomes one stack sorted by position along the slice
+normal, then Instance Number, then SOP Instance UID. A series that mixes orientations
+(localizers among axial slices) is split by orientation, with a message. Each
+multi-frame instance is its own display set, and CR, DX, MG and IO images are one
+display set per image. Every display set says whether it is reconstructable as a
+volume and, when not, why. Instances without pixel data are declined.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from displaysets.errors import ContentError, ExportError
+from displaysets.handlers import Claim, HandlerModule, Offer
+from displaysets.hookspecs import hookimpl
+from displaysets.model import Instance
+from displaysets.records import DisplaySet, Severity
+from displaysets.sop_classes import IMAGE_STORAGE, PROJECTION_RADIOGRAPHY
+
+logger = logging.getLogger(__name__)
+
+VIEWPORT: Final = "stack"
+ORIENTATION_TOLERANCE: Final = 1e-3
+"""Direction cosines closer than this are the same orientation."""
+SPACING_TOLERANCE: Final = 0.01
+"""Relative deviation of a slice gap from the median gap still counted as regular."""
+
+Vector = tuple[float, float, float]
+
+
+def _floats(value: Any, count: int) -> tuple[float, ...] | None:
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
+        return None
+    return numbers
+
+
+def _first_item(dataset: Any, *path: str) -> Any:
+    node = dataset
+    for keyword in path:
+        sequence = node.get(keyword) if node is not None else None
+        if not sequence:
+            return None
+        node = sequence[0]
+    return node
+
+
+def orientation_of(instance: Instance) -> tuple[float, ...] | None:
+    """ImageOrientationPatient of a single-frame image (or of the shared groups)."""
+    dataset = instance.dataset
+    value = dataset.get("ImageOrientationPatient")
+    if value is None:
+        item = _first_item(dataset, "SharedFunctionalGroupsSequence", "PlaneOrientationSequence")
+        value = item.get("ImageOrientationPatient") if item is not None else None
+    return _floats(value, 6) if value is not None else None
+
+
+def position_of(instance: Instance) -> tuple[float, ...] | None:
+    value = instance.dataset.get("ImagePositionPatient")
+    return _floats(value, 3) if value is not None else None
+
+
+def _normal(orientation: Sequence[float]) -> Vector:
+    r = orientation[:3]
+    c = orientation[3:]
+    return (
+        r[1] * c[2] - r[2] * c[1],
+        r[2] * c[0] - r[0] * c[2],
+        r[0] * c[1] - r[1] * c[0],
+    )
+
+
+def _same_orientation(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(abs(x - y) <= ORIENTATION_TOLERANCE for x, y in zip(a, b))
+
+
+def _describe_orientation(orientation: Sequence[float] | None) -> str:
+    if orientation is None:
+        return "no orientation"
+    normal = _normal(orientation)
+    axis = max(range(3), key=lambda i: abs(normal[i]))
+    return ("sagittal", "coronal", "axial")[axis]
+
+
+@dataclass
+class StackGeometry:
+    """Sort order and reconstructability of one stack of single-frame images."""
+
+    instances: list[Instance]
+    issues: list[str]
+    spacing: float | None
+
+
+def sort_stack(instances: Sequence[Instance]) -> StackGeometry:
+    """Sort a same-orientation stack along its normal and judge reconstructability."""
+    issues: list[str] = []
+    orientation = orientation_of(instances[0]) if instances else None
+    positions = [position_of(i) for i in instances]
+    if orientation is None or any(p is None for p in positions):
+        ordered = sorted(
+            instances,
+            key=lambda i: (i.instance_number is None, i.instance_number or 0,
+                           i.sop_instance_uid),
+        )
+        if len(instances) > 1:
+            issues.append("images lack ImagePositionPatient or ImageOrientationPatient")
+        return StackGeometry(ordered, issues, None)
+
+    normal = _normal(orientation)
+    distance = {
+        id(i): sum(p * n for p, n in zip(pos, normal))  # type: ignore[arg-type]
+        for i, pos in zip(instances, positions)
+    }
+    ordered = sorted(
+        instances,
+        key=lambda i: (distance[id(i)], i.instance_number or 0, i.sop_instance_uid),
+    )
+    sizes = {(i.dataset.get("Rows"), i.dataset.get("Columns")) for i in instances}
+    if len(sizes) > 1:
+        issues.append(f"images differ in size ({len(sizes)} different Rows x Columns)")
+    gaps = [
+        distance[id(b)] - distance[id(a)] for a, b in zip(ordered, ordered[1:])
+    ]
+    spacing = None
+    if gaps:
+        if any(abs(g) < 1e-6 for g in gaps):
+            issues.append("several images share one position")
+        positive = sorted(g for g in gaps if g > 1e-6)
+        if positive:
+            spacing = positive[len(positive) // 2]
+            tolerance = max(spacing * SPACING_TOLERANCE, 1e-3)
+            if any(abs(g - spacing) > tolerance for g in positive):
+                multiple = [g for g in positive if g > spacing + tolerance]
+                if multiple and all(
+                    abs(g / spacing - round(g / spacing)) * spacing <= tolerance
+                    for g in multiple
+                ):
+                    missing = sum(round(g / spacing) - 1 for g in multiple)
+                    issues.append(f"{missing} slice(s) missing from a regular stack")
+                else:
+                    issues.append(
+                        f"irregular slice spacing ({positive[0]:.3g} to "
+                        f"{positive[-1]:.3g} mm)"
+                    )
+    return StackGeometry(ordered, issues, spacing)
+
+
+def _multiframe_issues(instance: Instance) -> list[str]:
+    """Reconstructability of one multi-frame instance from its functional groups."""
+    dataset = instance.dataset
+    frames = instance.number_of_frames
+    if frames < 2:
+        return ["single frame"]
+    per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
+    if not per_frame:
+        if dataset.get("SliceThickness") is None and dataset.get("SpacingBetweenSlices") is None:
+            return ["frames carry no plane position"]
+        return []
+    positions = []
+    for item in per_frame:
+        plane = _first_item(item, "PlanePositionSequence")
+        value = plane.get("ImagePositionPatient") if plane is not None else None
+        positions.append(_floats(value, 3) if value is not None else None)
+    if any(p is None for p in positions):
+        return ["some frames lack a plane position"]
+    orientation = orientation_of(instance)
+    if orientation is None:
+        return ["frames carry no plane orientation"]
+    normal = _normal(orientation)
+    distances = sorted(sum(p * n for p, n in zip(pos, normal)) for pos in positions)  # type: ignore[arg-type]
+    gaps = [b - a for a, b in zip(distances, distances[1:])]
+    positive = [g for g in gaps if g > 1e-6]
+    if not positive:
+        return ["frames share one position (a time or other non-spatial series)"]
+    spacing = sorted(positive)[len(positive) // 2]
+    tolerance = max(spacing * SPACING_TOLERANCE, 1e-3)
+    if len(positive) != len(gaps) or any(abs(g - spacing) > tolerance for g in positive):
+        return ["frame positions are not evenly spaced"]
+    return []
+
+
+def _image_display_set(
+    offer: Offer, instances: list[Instance], issues: list[str], *, discriminator: str = ""
+) -> DisplaySet:
+    multi_frame = len(instances) == 1 and instances[0].number_of_frames > 1
+    attributes: dict[str, Any] = {
+        "isMultiFrame": multi_frame,
+        "isReconstructable": not issues,
+        "reconstructionIssues": list(issues),
+    }
+    display_set = offer.display_set(
+        instances, discriminator=discriminator, attributes=attributes
+    )
+    return display_set
+
+
+def get_image_display_sets(offer: Offer) -> Claim:
+    """Stacks, multi-frame and per-image display sets for one SOP class group."""
+    claim = Claim()
+    with_pixels = [i for i in offer.instances if i.has_pixel_data]
+    claim.decline(
+        [i for i in offer.instances if not i.has_pixel_data],
+        "no pixel data: not an image",
+    )
+    single = [i for i in with_pixels if i.number_of_frames <= 1]
+    multi = [i for i in with_pixels if i.number_of_frames > 1]
+
+    if offer.sop_class_uid in PROJECTION_RADIOGRAPHY:
+        for instance in single + multi:
+            claim.display_sets.append(
+                _image_display_set(offer, [instance], ["projection image"])
+            )
+        return claim
+
+    for instance in multi:
+        claim.display_sets.append(
+            _image_display_set(offer, [instance], _multiframe_issues(instance))
+        )
+
+    orientations: list[tuple[tuple[float, ...] | None, list[Instance]]] = []
+    for instance in single:
+        orientation = orientation_of(instance)
+        for known, members in orientations:
+            if (known is None and orientation is None) or (
+                known is not None
+                and orientation is not None
+                and _same_orientation(known, orientation)
+            ):
+                members.append(instance)
+                break
+        else:
+            orientations.append((orientation, [instance]))
+    orientations.sort(key=lambda group: -len(group[1]))
+    split = len(orientations) > 1
+    for number, (orientation, members) in enumerate(orientations, 1):
+        geometry = sort_stack(members)
+        issues = list(geometry.issues)
+        if len(members) == 1:
+            issues.insert(0, "single image")
+        discriminator = "" if not split else f"orientation {number}"
+        display_set = _image_display_set(
+            offer, geometry.instances, issues, discriminator=discriminator
+        )
+        if geometry.spacing is not None:
+            display_set.attributes["sliceSpacing"] = round(geometry.spacing, 6)
+        if split:
+            display_set.add_message(
+                "SPLIT_BY_ORIENTATION",
+                Severity.INFO,
+                f"series {offer.series.series_instance_uid} mixes "
+                f"{len(orientations)} image orientations; this display set holds the "
+                f"{len(members)} {_describe_orientation(orientation)} image(s)",
+            )
+        claim.display_sets.append(display_set)
+    return claim
+
+
+@dataclass
+class ImageStack:
+    """The content of an image display set: its instances in display order.
+
+    Pixel data is decoded only when :meth:`pixel_array` is called (it needs numpy and,
+    for compressed transfer syntaxes, a pydicom pixel data plugin).
+    """
+
+    display_set: DisplaySet
+
+    @property
+    def instances(self) -> tuple[Instance, ...]:
+        return self.display_set.instances
+
+    def dataset(self, index: int) -> Any:
+        return self.instances[index].open_dataset()
+
+    def pixel_array(self, index: int) -> Any:
+        try:
+            return self.dataset(index).pixel_array
+        except Exception as error:
+            raise ContentError(
+                f"{self.instances[index].location}: cannot decode pixel data: {error}"
+            ) from error
+
+
+def load_image_stack(display_set: DisplaySet) -> ImageStack:
+    return ImageStack(display_set)
+
+
+def export_image_files(display_set: DisplaySet, destination: Path, overwrite: bool) -> list[Path]:
+    """Copy the display set's instances, in display order, into a folder."""
+    if destination.exists() and not destination.is_dir():
+        raise ExportError(f"{destination}: an image display set exports to a folder")
+    destination.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number, instance in enumerate(display_set.instances, 1):
+        target = destination / f"{number:05d}.dcm"
+        if target.exists() and not overwrite:
+            raise ExportError(f"{target} exists; pass overwrite to replace it")
+        location = Path(instance.location)
+        if location.is_file():
+            shutil.copyfile(location, target)
+        else:
+            instance.open_dataset().save_as(target, enforce_file_format=False)
+        written.append(target)
+    return written
+
+
+IMAGE_HANDLER: Final = HandlerModule(
+    id="displaysets.images",
+    sop_class_uids=IMAGE_STORAGE,
+    get_display_sets_from_series=get_image_display_sets,
+    viewport=VIEWPORT,
+    load=load_image_stack,
+    export=export_image_files,
+    description="Image stacks, multi-frame and projection images",
+)
+
+
+@hookimpl
+def get_sop_class_handler_module() -> HandlerModule:
+    return IMAGE_HANDLER

@@ -1,0 +1,211 @@
+"""Read one local DICOM file into an :class:`~displaysets.model.Instance`.
+
+Files are opened read-only. Large values are deferred (pydicom reads them from the file
+when asked) and bulk values such as pixel data and encapsulated documents are taken out
+of the metadata, their byte lengths kept, so building display sets never reads them.
+Files without preamble or File Meta, implicit VR, big endian and deflated files are read;
+a file cut short is read as far as it goes and flagged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.tag import Tag
+from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+from displaysets.model import PIXEL_DATA_KEYWORDS, Instance
+from displaysets.records import Severity
+from displaysets.uids import deterministic_uid
+
+if TYPE_CHECKING:
+    from displaysets.sources.base import DataSource
+
+logger = logging.getLogger(__name__)
+
+DEFER_SIZE: Final = 64 * 1024
+"""Values at least this long stay in the file until a handler asks for them."""
+
+MEDIA_STORAGE_DIRECTORY: Final = "1.2.840.10008.1.3.10"
+"""SOP class of a DICOMDIR: a directory of the file-set, not an instance."""
+
+BULK_KEYWORDS: Final = (*PIXEL_DATA_KEYWORDS, "EncapsulatedDocument")
+_UNDEFINED_LENGTH: Final = 0xFFFFFFFF
+
+# First two bytes of a file without preamble: the group of its first element, in
+# little or big endian (File Meta 0002, Identifying 0008, Command 0000 in ACR-NEMA).
+_HEADLESS_GROUPS: Final = {
+    b"\x02\x00",
+    b"\x08\x00",
+    b"\x00\x02",
+    b"\x00\x08",
+    b"\x00\x00",
+}
+
+
+class NotDicom(Exception):
+    """The file is not DICOM at all; it is skipped and counted, not reported."""
+
+
+class UnreadableFile(Exception):
+    """The file looks like DICOM but cannot be read; the message says why."""
+
+
+class Dicomdir(Exception):
+    """The file is a DICOMDIR; the caller decides whether to follow it."""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """An instance and the warnings met while reading it."""
+
+    instance: Instance
+    warnings: tuple[tuple[str, str], ...]
+
+
+def _looks_like_dicom(path: str) -> tuple[bool, bool]:
+    """(has DICM prefix, may be a headless DICOM file)."""
+    with open(path, "rb") as handle:
+        head = handle.read(132)
+    if len(head) == 132 and head[128:132] == b"DICM":
+        return True, True
+    if len(head) < 8:
+        return False, False
+    return False, head[:2] in _HEADLESS_GROUPS
+
+
+def read_dataset(path: str, *, defer_size: int | None = DEFER_SIZE) -> FileDataset:
+    """``pydicom.dcmread`` tolerant of missing preamble and File Meta.
+
+    Raises :class:`NotDicom` for a file that does not look like DICOM and
+    :class:`UnreadableFile` for one that does but cannot be parsed.
+    """
+    has_prefix, maybe_headless = _looks_like_dicom(path)
+    if not maybe_headless:
+        raise NotDicom(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pydicom.dcmread(path, defer_size=defer_size, force=not has_prefix)
+    except InvalidDicomError as error:
+        raise NotDicom(path) from error
+    except Exception as error:  # pydicom raises many kinds on malformed input
+        raise UnreadableFile(f"cannot parse DICOM: {error}") from error
+
+
+def _value_length(element: object) -> int | None:
+    if isinstance(element, RawDataElement):
+        length = element.length
+        return None if length == _UNDEFINED_LENGTH else int(length)
+    value = getattr(element, "value", None)
+    try:
+        return len(value) if value is not None else 0  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _check_truncation(dataset: Dataset, path: str, deflated: bool) -> str | None:
+    """Describe where the file ends before a value it declares, if it does."""
+    if deflated:
+        return None  # offsets refer to the inflated stream, not the file
+    size = os.path.getsize(path)
+    for tag, element in dataset._dict.items():
+        if not isinstance(element, RawDataElement):
+            continue
+        if element.length == _UNDEFINED_LENGTH or element.value_tell is None:
+            continue
+        end = element.value_tell + element.length
+        if end > size:
+            keyword = pydicom.datadict.keyword_for_tag(tag) or str(Tag(tag))
+            return (
+                f"file ends inside {keyword}: {size - element.value_tell} of "
+                f"{element.length} bytes present"
+            )
+    return None
+
+
+def _instance_uids(dataset: FileDataset, path: str) -> list[tuple[str, str]]:
+    """Fill SOP Class/Instance UIDs from File Meta when the dataset lacks them."""
+    notes: list[tuple[str, str]] = []
+    meta = getattr(dataset, "file_meta", None) or Dataset()
+    if not dataset.get("SOPClassUID"):
+        media = meta.get("MediaStorageSOPClassUID")
+        if media:
+            dataset.SOPClassUID = media
+            notes.append(
+                ("MISSING_SOP_CLASS_UID", "no SOP Class UID in the dataset; "
+                 "used MediaStorageSOPClassUID from the File Meta Information")
+            )
+        else:
+            notes.append(("MISSING_SOP_CLASS_UID", "no SOP Class UID"))
+    if not dataset.get("SOPInstanceUID"):
+        media = meta.get("MediaStorageSOPInstanceUID")
+        if media:
+            dataset.SOPInstanceUID = media
+            notes.append(
+                ("MISSING_SOP_INSTANCE_UID", "no SOP Instance UID in the dataset; "
+                 "used MediaStorageSOPInstanceUID from the File Meta Information")
+            )
+        else:
+            with open(path, "rb") as handle:
+                import hashlib
+
+                digest = hashlib.sha256(handle.read()).hexdigest()
+            dataset.SOPInstanceUID = deterministic_uid(["instance", digest])
+            notes.append(
+                ("MISSING_SOP_INSTANCE_UID", "no SOP Instance UID; a UID derived "
+                 "from the file's content stands in for it")
+            )
+    for keyword, code in (
+        ("StudyInstanceUID", "MISSING_STUDY_INSTANCE_UID"),
+        ("SeriesInstanceUID", "MISSING_SERIES_INSTANCE_UID"),
+    ):
+        if not dataset.get(keyword):
+            dataset.setdefault(keyword, "")
+            setattr(dataset, keyword, deterministic_uid([keyword, dataset.SOPInstanceUID]))
+            notes.append((code, f"no {keyword}; a UID derived from the SOP Instance "
+                          "UID stands in for it"))
+    return notes
+
+
+def read_instance(path: str, source: DataSource) -> Instance:
+    """Read ``path`` into an instance whose metadata holds no bulk values.
+
+    Raises :class:`NotDicom`, :class:`UnreadableFile` or :class:`Dicomdir`.
+    """
+    dataset = read_dataset(path)
+    meta = getattr(dataset, "file_meta", None) or Dataset()
+    sop_class = dataset.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID")
+    if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in dataset:
+        raise Dicomdir(path)
+    if len(dataset) == 0:
+        raise UnreadableFile("no data elements could be read")
+    deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+
+    notes = _instance_uids(dataset, path)
+    truncated = _check_truncation(dataset, path, deflated)
+    if truncated:
+        notes.append(("TRUNCATED", truncated))
+
+    bulk: dict[str, int | None] = {}
+    for keyword in BULK_KEYWORDS:
+        tag = Tag(pydicom.datadict.tag_for_keyword(keyword))
+        element = dataset._dict.get(tag)
+        if element is None:
+            continue
+        bulk[keyword] = _value_length(element)
+        del dataset[tag]
+
+    instance = Instance(dataset=dataset, location=path, source=source, bulk_data=bulk)
+    for code, text in notes:
+        severity = Severity.ERROR if code == "TRUNCATED" else Severity.WARNING
+        instance.add_message(code, severity, f"{path}: {text}")
+    return instance
