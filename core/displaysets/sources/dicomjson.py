@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 
 from displaysets.errors import ContentError
-from displaysets.model import Instance
+from displaysets.model import PIXEL_DATA_KEYWORDS, Instance
 from displaysets.records import Severity
 from displaysets.sources.base import DataSource, Problem, ScanProgress
 from displaysets.sources.reading import BULK_KEYWORDS, MEDIA_STORAGE_DIRECTORY
@@ -221,6 +221,13 @@ class DicomJsonSource(DataSource):
                 bulk[keyword] = None
                 if tag in dataset:
                     del dataset[tag]
+        if not any(k in bulk for k in PIXEL_DATA_KEYWORDS) and all(
+            k in dataset for k in ("Rows", "Columns")
+        ):
+            # The Image Pixel module comes whole: Rows and Columns without pixel data
+            # means the server left the pixels out of the metadata, as QIDO-RS and
+            # WADO-RS metadata do.
+            bulk["PixelData"] = None
         instance = Instance(
             dataset=dataset,
             location=location,

@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pydicom
-
 from displaysets.records import Severity
 from displaysets.sources.base import DataSource, Problem, ScanProgress
 from displaysets.sources.reading import (
@@ -125,7 +123,11 @@ class FileSource(DataSource):
         yield instance
 
     def open_dataset(self, instance: Instance) -> Dataset:
-        return pydicom.dcmread(instance.location, force=True)
+        from displaysets.sources.reading import read_dataset
+
+        key = instance.source_key
+        offset = key.get("offset", 0) if isinstance(key, dict) else 0
+        return read_dataset(instance.location, defer_size=None, offset=offset)
 
     def fingerprint(self, instance: Instance) -> str:
         digest = hashlib.sha256()

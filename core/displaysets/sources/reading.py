@@ -9,6 +9,7 @@ a file cut short is read as far as it goes and flagged.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -39,6 +40,8 @@ MEDIA_STORAGE_DIRECTORY: Final = "1.2.840.10008.1.3.10"
 
 BULK_KEYWORDS: Final = (*PIXEL_DATA_KEYWORDS, "EncapsulatedDocument")
 _UNDEFINED_LENGTH: Final = 0xFFFFFFFF
+_STRAY_SEARCH: Final = 16
+"""How many leading bytes may precede the first element of a headless file."""
 
 # First two bytes of a file without preamble: the group of its first element, in
 # little or big endian (File Meta 0002, Identifying 0008, Command 0000 in ACR-NEMA).
@@ -82,19 +85,45 @@ def _looks_like_dicom(path: str) -> tuple[bool, bool]:
     return False, head[:2] in _HEADLESS_GROUPS
 
 
-def read_dataset(path: str, *, defer_size: int | None = DEFER_SIZE) -> FileDataset:
+def find_stray_offset(path: str) -> int | None:
+    """Offset of the first data element of a headless file that starts with a few
+    stray bytes, or ``None``: an element of group 0002 or 0008 followed by an
+    explicit VR or a small implicit length."""
+    with open(path, "rb") as handle:
+        head = handle.read(_STRAY_SEARCH + 8)
+    for offset in range(1, min(len(head) - 8, _STRAY_SEARCH)):
+        if head[offset : offset + 2] not in (b"\x02\x00", b"\x08\x00"):
+            continue
+        vr = head[offset + 4 : offset + 6]
+        if vr.isalpha() and vr.isupper():
+            return offset
+    return None
+
+
+def read_dataset(
+    path: str, *, defer_size: int | None = DEFER_SIZE, offset: int = 0
+) -> FileDataset:
     """``pydicom.dcmread`` tolerant of missing preamble and File Meta.
 
-    Raises :class:`NotDicom` for a file that does not look like DICOM and
+    ``offset`` skips stray leading bytes (see :func:`find_stray_offset`). Raises
+    :class:`NotDicom` for a file that does not look like DICOM and
     :class:`UnreadableFile` for one that does but cannot be parsed.
     """
-    has_prefix, maybe_headless = _looks_like_dicom(path)
+    if offset:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = io.BytesIO(handle.read())
+        has_prefix, maybe_headless, target = False, True, data
+        defer_size = None
+    else:
+        has_prefix, maybe_headless = _looks_like_dicom(path)
+        target = path  # type: ignore[assignment]
     if not maybe_headless:
         raise NotDicom(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pydicom.dcmread(path, defer_size=defer_size, force=not has_prefix)
+            return pydicom.dcmread(target, defer_size=defer_size, force=not has_prefix)
     except InvalidDicomError as error:
         raise NotDicom(path) from error
     except Exception as error:  # pydicom raises many kinds on malformed input
@@ -181,7 +210,15 @@ def read_instance(path: str, source: DataSource) -> Instance:
 
     Raises :class:`NotDicom`, :class:`UnreadableFile` or :class:`Dicomdir`.
     """
-    dataset = read_dataset(path)
+    offset = 0
+    try:
+        dataset = read_dataset(path)
+    except NotDicom:
+        found = find_stray_offset(path)
+        if found is None:
+            raise
+        offset = found
+        dataset = read_dataset(path, offset=offset)
     meta = getattr(dataset, "file_meta", None) or Dataset()
     sop_class = dataset.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID")
     if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in dataset:
@@ -191,7 +228,10 @@ def read_instance(path: str, source: DataSource) -> Instance:
     deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
 
     notes = _instance_uids(dataset, path)
-    truncated = _check_truncation(dataset, path, deflated)
+    if offset:
+        notes.insert(0, ("STRAY_LEADING_BYTES", f"{offset} stray byte(s) before the "
+                         "first data element; read from there"))
+    truncated = None if offset else _check_truncation(dataset, path, deflated)
     if truncated:
         notes.append(("TRUNCATED", truncated))
 
@@ -204,7 +244,13 @@ def read_instance(path: str, source: DataSource) -> Instance:
         bulk[keyword] = _value_length(element)
         del dataset[tag]
 
-    instance = Instance(dataset=dataset, location=path, source=source, bulk_data=bulk)
+    instance = Instance(
+        dataset=dataset,
+        location=path,
+        source=source,
+        bulk_data=bulk,
+        source_key={"offset": offset} if offset else None,
+    )
     for code, text in notes:
         severity = Severity.ERROR if code == "TRUNCATED" else Severity.WARNING
         instance.add_message(code, severity, f"{path}: {text}")

@@ -1,0 +1,5 @@
+"""Run the command line with ``python -m displaysets``."""
+
+from displaysets.cli import main
+
+raise SystemExit(main())
