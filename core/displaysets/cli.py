@@ -84,15 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="DICOM files, folders, DICOMDIRs, DICOM JSON files or a DICOMweb URL",
     )
     source.add_argument(
-        "--study", action="append", default=[], metavar="UID",
+        "--study",
+        action="append",
+        default=[],
+        metavar="UID",
         help="DICOMweb: only this study (repeatable)",
     )
     source.add_argument(
-        "--header", action="append", default=[], metavar="'NAME: VALUE'",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
         help="DICOMweb: an HTTP header sent with every request (repeatable)",
     )
     source.add_argument(
-        "--header-from-env", action="append", default=[], metavar="VAR",
+        "--header-from-env",
+        action="append",
+        default=[],
+        metavar="VAR",
         help="DICOMweb: read a 'Name: value' header from this environment variable",
     )
 
@@ -116,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--display-set", required=True, metavar="UID", help="displaySetInstanceUID"
     )
     export.add_argument(
-        "-o", "--output", required=True, type=Path, metavar="FILE",
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="FILE",
         help="where to write (a file, or a folder for image stacks)",
     )
     export.add_argument(
@@ -126,8 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(quiet: bool, verbose: int) -> None:
-    level = logging.ERROR if quiet else (
-        logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    level = (
+        logging.ERROR
+        if quiet
+        else (
+            logging.DEBUG
+            if verbose > 1
+            else logging.INFO
+            if verbose
+            else logging.WARNING
+        )
     )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
@@ -153,13 +174,17 @@ def parse_headers(args: argparse.Namespace) -> dict[str, str]:
     for variable in args.header_from_env:
         value = os.environ.get(variable)
         if value is None:
-            raise UsageError(f"--header-from-env: environment variable {variable} is not set")
+            raise UsageError(
+                f"--header-from-env: environment variable {variable} is not set"
+            )
         lines.append(value)
     headers: dict[str, str] = {}
     for line in lines:
         name, sep, value = line.partition(":")
         if not sep or not name.strip():
-            raise UsageError("a header must read 'Name: value' (its value is not shown)")
+            raise UsageError(
+                "a header must read 'Name: value' (its value is not shown)"
+            )
         headers[name.strip()] = value.strip()
     return headers
 
@@ -180,7 +205,8 @@ def make_sources(args: argparse.Namespace) -> list[DataSource]:
             from displaysets.sources.dicomweb import DicomWebSource
         except ImportError as error:
             raise UsageError(
-                "DICOMweb needs the dicomweb extra: pip install 'displaysets[dicomweb]' "
+                "DICOMweb needs the dicomweb extra: "
+                "pip install 'displaysets[dicomweb]' "
                 f"({error})"
             ) from error
         headers = parse_headers(args)
@@ -240,24 +266,33 @@ def print_table(service: DisplaySetService, out: TextIO, verbose: int) -> None:
             study = display_set.study_instance_uid
             first = service.studies.get(study)
             patient = first.patient_name if first else ""
-            out.write(f"\nStudy {study}" + (f"  ({patient})" if patient and verbose else "") + "\n")
+            out.write(
+                f"\nStudy {study}"
+                + (f"  ({patient})" if patient and verbose else "")
+                + "\n"
+            )
             out.write(
                 f"  {'plugin':<12} {'Mod':<8} {'inst':>5} {'frames':>6}  "
                 f"{'SOP class':<40} {'series':<24} displaySetInstanceUID\n"
             )
         series = display_set.series_description or (
-            f"#{display_set.series_number}" if display_set.series_number is not None else ""
+            f"#{display_set.series_number}"
+            if display_set.series_number is not None
+            else ""
         )
         out.write(
             f"  {display_set.plugin:<12} {_shorten(display_set.modality, 8):<8} "
             f"{display_set.num_instances:>5} {display_set.num_frames:>6}  "
-            f"{_shorten(display_set.sop_class_name, 40):<40} {_shorten(series, 24):<24} "
+            f"{_shorten(display_set.sop_class_name, 40):<40} "
+            f"{_shorten(series, 24):<24} "
             f"{display_set.display_set_instance_uid}\n"
         )
         for message in display_set.messages:
             if message.severity is Severity.INFO and not verbose:
                 continue
-            out.write(f"      {message.severity.value}: {message.code}: {message.text}\n")
+            out.write(
+                f"      {message.severity.value}: {message.code}: {message.text}\n"
+            )
 
 
 def print_explain(service: DisplaySetService, out: TextIO) -> None:
@@ -338,8 +373,11 @@ def command_plugins(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 for h in host.handlers
             ],
             "conflicts": [
-                {"SOPClassUID": c.sop_class_uid, "handlers": list(c.handler_ids),
-                 "winner": c.winner}
+                {
+                    "SOPClassUID": c.sop_class_uid,
+                    "handlers": list(c.handler_ids),
+                    "winner": c.winner,
+                }
                 for c in host.conflicts
             ],
         }
@@ -347,7 +385,9 @@ def command_plugins(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         return EXIT_OK
     for record in host.records:
-        origin = f"{record.distribution} {record.version}".strip() or "(no distribution)"
+        origin = (
+            f"{record.distribution} {record.version}".strip() or "(no distribution)"
+        )
         kind = ", built-in" if record.builtin else ""
         out.write(f"{record.name}  [{origin}{kind}]  {record.status}\n")
         for error in record.errors:

@@ -59,7 +59,7 @@ class Claim:
             self.declined.append(Decline(uids, reason))
 
 
-HandlerAnswer = Union[Sequence[DisplaySet], Claim]
+HandlerAnswer = Union[Sequence[DisplaySet], Claim]  # noqa: UP007 (a runtime alias)
 GetDisplaySets = Callable[["Offer"], HandlerAnswer]
 LoadContent = Callable[[DisplaySet], Any]
 ExportContent = Callable[[DisplaySet, Path, bool], list[Path]]
@@ -166,7 +166,9 @@ def validate_handler_module(
     if viewport is None:
         raise fail("viewport", "required field is missing")
     if not isinstance(viewport, str) or not _VIEWPORT_KEY.match(viewport):
-        raise fail("viewport", f"must be a lower-case key such as 'pdf', got {viewport!r}")
+        raise fail(
+            "viewport", f"must be a lower-case key such as 'pdf', got {viewport!r}"
+        )
 
     for name in ("get_display_sets_from_series", "load", "export"):
         value = values.get(name)
@@ -204,7 +206,7 @@ class Offer:
     install_hints: Mapping[str, str] = field(default_factory=dict)
     """SOP Class UID -> distribution that would handle it (for fallback handlers)."""
     uid_salt: str = ""
-    """Set by the core to keep display set UIDs of conflicting duplicate copies apart."""
+    """Set by the core to keep the display set UIDs of conflicting duplicates apart."""
 
     @property
     def sop_class_name(self) -> str:

@@ -124,7 +124,9 @@ class PluginHost:
         self.allow = tuple(names_from_env(ENV_ALLOW) if allow is None else allow)
         self.block = tuple(names_from_env(ENV_BLOCK) if block is None else block)
         self.handler_order = tuple(
-            names_from_env(ENV_HANDLER_ORDER) if handler_order is None else handler_order
+            names_from_env(ENV_HANDLER_ORDER)
+            if handler_order is None
+            else handler_order
         )
         self.records: list[PluginRecord] = []
         self._handlers: list[RegisteredHandler] = []
@@ -264,7 +266,9 @@ class PluginHost:
             known_ids.add(module.id)
             record.handler_ids.append(module.id)
             self._handlers.append(
-                RegisteredHandler(module, record.name, record.distribution, record.builtin)
+                RegisteredHandler(
+                    module, record.name, record.distribution, record.builtin
+                )
             )
         hints = self._call(plugin, "get_sop_class_install_hints", record)
         if isinstance(hints, Mapping):

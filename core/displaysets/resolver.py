@@ -36,7 +36,9 @@ class ReferenceResolver:
             for instance in display_set.instances:
                 frame_of_reference = instance.dataset.get("FrameOfReferenceUID")
                 if frame_of_reference:
-                    self._add(ReferenceKind.FRAME_OF_REFERENCE, str(frame_of_reference), uid)
+                    self._add(
+                        ReferenceKind.FRAME_OF_REFERENCE, str(frame_of_reference), uid
+                    )
 
     def _add(self, kind: ReferenceKind, key: str, display_set_uid: str) -> None:
         targets = self._index[kind].setdefault(key, [])

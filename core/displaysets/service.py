@@ -134,7 +134,9 @@ class DisplaySetService:
         log = logger.warning if problem.severity is Severity.ERROR else logger.info
         log("%s", problem)
 
-    def add_source(self, source: DataSource, progress: ScanProgress | None = None) -> None:
+    def add_source(
+        self, source: DataSource, progress: ScanProgress | None = None
+    ) -> None:
         """Read every instance of ``source``; problems go to :attr:`problems`."""
         self.sources.append(source)
         try:
@@ -308,15 +310,23 @@ class DisplaySetService:
             from displaysets.builtin.unsupported import UNSUPPORTED_HANDLER
 
             offer = Offer(
-                UNSUPPORTED_HANDLER, sop_class_uid, remaining, series, study,
-                remaining[0].source, self.host.install_hints, salt,
+                UNSUPPORTED_HANDLER,
+                sop_class_uid,
+                remaining,
+                series,
+                study,
+                remaining[0].source,
+                self.host.install_hints,
+                salt,
             )
             verdict = Verdict(UNSUPPORTED_HANDLER.id, "core", len(remaining))
             fallback = UNSUPPORTED_HANDLER.get_display_sets_from_series(offer)
             made.extend(fallback)  # type: ignore[arg-type]
             verdict.claimed = len(remaining)
             explanation.verdicts.append(verdict)
-        explanation.display_set_instance_uids = [d.display_set_instance_uid for d in made]
+        explanation.display_set_instance_uids = [
+            d.display_set_instance_uid for d in made
+        ]
         return made, explanation
 
     def _complete_metadata(
@@ -327,18 +337,24 @@ class DisplaySetService:
             return instances
         result = []
         for instance in instances:
-            missing = [k for k in module.required_attributes if k not in instance.dataset]
+            missing = [
+                k for k in module.required_attributes if k not in instance.dataset
+            ]
             if missing and instance.source.metadata_is_reduced(instance):
                 try:
                     fuller = instance.source.full_metadata(instance)
                 except Exception as error:
-                    logger.warning("%s: cannot fetch full metadata: %s", instance.location, error)
+                    logger.warning(
+                        "%s: cannot fetch full metadata: %s", instance.location, error
+                    )
                     fuller = None
                 if fuller is not None:
                     self._replace(instance, fuller)
                     instance = fuller
                     missing = [
-                        k for k in module.required_attributes if k not in instance.dataset
+                        k
+                        for k in module.required_attributes
+                        if k not in instance.dataset
                     ]
             if missing:
                 instance.add_message(
@@ -377,10 +393,14 @@ class DisplaySetService:
                     f"returned {type(display_set).__name__} among its display sets"
                 )
             if not display_set.sop_instance_uids:
-                raise HandlerContractError("returned a display set covering no instance")
+                raise HandlerContractError(
+                    "returned a display set covering no instance"
+                )
             for uid in display_set.sop_instance_uids:
                 if uid not in offered:
-                    raise HandlerContractError(f"claimed instance {uid}, not offered to it")
+                    raise HandlerContractError(
+                        f"claimed instance {uid}, not offered to it"
+                    )
                 if uid in seen:
                     raise HandlerContractError(f"claimed instance {uid} twice")
                 seen.add(uid)
@@ -399,8 +419,13 @@ class DisplaySetService:
 
         handler = failure_handler(registered.module.id)
         error_offer = Offer(
-            handler, offer.sop_class_uid, offer.instances, offer.series, offer.study,
-            offer.source, uid_salt=offer.uid_salt,
+            handler,
+            offer.sop_class_uid,
+            offer.instances,
+            offer.series,
+            offer.study,
+            offer.source,
+            uid_salt=offer.uid_salt,
         )
         display_set = error_offer.display_set(offer.instances, plugin=ERROR_VIEWPORT)
         display_set.add_message(
@@ -469,7 +494,11 @@ class DisplaySetService:
         return load_with(handler, display_set)
 
     def export(
-        self, display_set: DisplaySet, destination: str | Path, *, overwrite: bool = False
+        self,
+        display_set: DisplaySet,
+        destination: str | Path,
+        *,
+        overwrite: bool = False,
     ) -> list[Path]:
         """Write a display set's content in its plugin's natural format."""
         handler = self.handler_of(display_set)
@@ -485,7 +514,8 @@ def load_with(handler: HandlerModule | None, display_set: DisplaySet) -> Any:
     """Call ``handler.load`` with clear errors for what cannot be loaded."""
     if handler is None:
         raise ContentError(
-            f"no installed handler {display_set.sop_class_handler_id!r} for display set "
+            f"no installed handler {display_set.sop_class_handler_id!r} "
+            "for display set "
             f"{display_set.display_set_instance_uid}"
         )
     if handler.load is None:

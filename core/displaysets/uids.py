@@ -17,7 +17,9 @@ _UID_PATTERN: Final = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 
 def is_valid_uid(value: object) -> bool:
     """True for a syntactically valid UID (PS3.5 9.1): digits and dots, max 64."""
-    return isinstance(value, str) and len(value) <= 64 and bool(_UID_PATTERN.match(value))
+    return (
+        isinstance(value, str) and len(value) <= 64 and bool(_UID_PATTERN.match(value))
+    )
 
 
 def sop_class_name(sop_class_uid: str) -> str:

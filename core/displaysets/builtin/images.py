@@ -10,6 +10,7 @@ volume and, when not, why. Instances without pixel data are declined.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import shutil
@@ -61,7 +62,9 @@ def orientation_of(instance: Instance) -> tuple[float, ...] | None:
     dataset = instance.dataset
     value = dataset.get("ImageOrientationPatient")
     if value is None:
-        item = _first_item(dataset, "SharedFunctionalGroupsSequence", "PlaneOrientationSequence")
+        item = _first_item(
+            dataset, "SharedFunctionalGroupsSequence", "PlaneOrientationSequence"
+        )
         value = item.get("ImageOrientationPatient") if item is not None else None
     return _floats(value, 6) if value is not None else None
 
@@ -81,8 +84,13 @@ def _normal(orientation: Sequence[float]) -> Vector:
     )
 
 
+def _along(position: Sequence[float], normal: Vector) -> float:
+    """Distance of a position along the slice normal."""
+    return sum(p * n for p, n in zip(position, normal, strict=True))
+
+
 def _same_orientation(a: Sequence[float], b: Sequence[float]) -> bool:
-    return all(abs(x - y) <= ORIENTATION_TOLERANCE for x, y in zip(a, b))
+    return all(abs(x - y) <= ORIENTATION_TOLERANCE for x, y in zip(a, b, strict=False))
 
 
 def _describe_orientation(orientation: Sequence[float] | None) -> str:
@@ -110,8 +118,11 @@ def sort_stack(instances: Sequence[Instance]) -> StackGeometry:
     if orientation is None or any(p is None for p in positions):
         ordered = sorted(
             instances,
-            key=lambda i: (i.instance_number is None, i.instance_number or 0,
-                           i.sop_instance_uid),
+            key=lambda i: (
+                i.instance_number is None,
+                i.instance_number or 0,
+                i.sop_instance_uid,
+            ),
         )
         if len(instances) > 1:
             issues.append("images lack ImagePositionPatient or ImageOrientationPatient")
@@ -119,8 +130,8 @@ def sort_stack(instances: Sequence[Instance]) -> StackGeometry:
 
     normal = _normal(orientation)
     distance = {
-        id(i): sum(p * n for p, n in zip(pos, normal))  # type: ignore[arg-type]
-        for i, pos in zip(instances, positions)
+        id(i): _along(pos, normal)  # type: ignore[arg-type]
+        for i, pos in zip(instances, positions, strict=True)
     }
     ordered = sorted(
         instances,
@@ -129,9 +140,7 @@ def sort_stack(instances: Sequence[Instance]) -> StackGeometry:
     sizes = {(i.dataset.get("Rows"), i.dataset.get("Columns")) for i in instances}
     if len(sizes) > 1:
         issues.append(f"images differ in size ({len(sizes)} different Rows x Columns)")
-    gaps = [
-        distance[id(b)] - distance[id(a)] for a, b in zip(ordered, ordered[1:])
-    ]
+    gaps = [distance[id(b)] - distance[id(a)] for a, b in itertools.pairwise(ordered)]
     spacing = None
     if gaps:
         if any(abs(g) < 1e-6 for g in gaps):
@@ -164,7 +173,10 @@ def _multiframe_issues(instance: Instance) -> list[str]:
         return ["single frame"]
     per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
     if not per_frame:
-        if dataset.get("SliceThickness") is None and dataset.get("SpacingBetweenSlices") is None:
+        if (
+            dataset.get("SliceThickness") is None
+            and dataset.get("SpacingBetweenSlices") is None
+        ):
             return ["frames carry no plane position"]
         return []
     positions = []
@@ -178,20 +190,26 @@ def _multiframe_issues(instance: Instance) -> list[str]:
     if orientation is None:
         return ["frames carry no plane orientation"]
     normal = _normal(orientation)
-    distances = sorted(sum(p * n for p, n in zip(pos, normal)) for pos in positions)  # type: ignore[arg-type]
-    gaps = [b - a for a, b in zip(distances, distances[1:])]
+    distances = sorted(_along(pos, normal) for pos in positions)  # type: ignore[arg-type]
+    gaps = [b - a for a, b in itertools.pairwise(distances)]
     positive = [g for g in gaps if g > 1e-6]
     if not positive:
         return ["frames share one position (a time or other non-spatial series)"]
     spacing = sorted(positive)[len(positive) // 2]
     tolerance = max(spacing * SPACING_TOLERANCE, 1e-3)
-    if len(positive) != len(gaps) or any(abs(g - spacing) > tolerance for g in positive):
+    if len(positive) != len(gaps) or any(
+        abs(g - spacing) > tolerance for g in positive
+    ):
         return ["frame positions are not evenly spaced"]
     return []
 
 
 def _image_display_set(
-    offer: Offer, instances: list[Instance], issues: list[str], *, discriminator: str = ""
+    offer: Offer,
+    instances: list[Instance],
+    issues: list[str],
+    *,
+    discriminator: str = "",
 ) -> DisplaySet:
     multi_frame = len(instances) == 1 and instances[0].number_of_frames > 1
     attributes: dict[str, Any] = {
@@ -296,7 +314,9 @@ def load_image_stack(display_set: DisplaySet) -> ImageStack:
     return ImageStack(display_set)
 
 
-def export_image_files(display_set: DisplaySet, destination: Path, overwrite: bool) -> list[Path]:
+def export_image_files(
+    display_set: DisplaySet, destination: Path, overwrite: bool
+) -> list[Path]:
     """Copy the display set's instances, in display order, into a folder."""
     if destination.exists() and not destination.is_dir():
         raise ExportError(f"{destination}: an image display set exports to a folder")

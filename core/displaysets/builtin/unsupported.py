@@ -37,13 +37,17 @@ def get_unsupported_display_sets(offer: Offer) -> list[DisplaySet]:
     display_set = offer.display_set(offer.instances)
     hint = offer.install_hints.get(offer.sop_class_uid)
     if not offer.sop_class_uid:
-        code, text = "MISSING_SOP_CLASS_UID", (
-            f"{len(offer.instances)} instance(s) without a SOP Class UID cannot be "
-            "dispatched to a handler"
+        code, text = (
+            "MISSING_SOP_CLASS_UID",
+            (
+                f"{len(offer.instances)} instance(s) without a SOP Class UID cannot be "
+                "dispatched to a handler"
+            ),
         )
     else:
-        code, text = "UNSUPPORTED_SOP_CLASS", unsupported_text(
-            offer.sop_class_uid, len(offer.instances), hint
+        code, text = (
+            "UNSUPPORTED_SOP_CLASS",
+            unsupported_text(offer.sop_class_uid, len(offer.instances), hint),
         )
     display_set.add_message(code, Severity.WARNING, text)
     if hint:

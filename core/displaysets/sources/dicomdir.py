@@ -11,11 +11,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from displaysets.records import Severity
 from displaysets.sources.base import Problem, ScanProgress
 from displaysets.sources.files import FileSource
 from displaysets.sources.reading import NotDicom, UnreadableFile, read_dataset
+
+if TYPE_CHECKING:
+    from displaysets.model import Instance
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +45,12 @@ def resolve_file_id(root: str, components: list[str]) -> tuple[str | None, str]:
     if not components:
         return None, "empty Referenced File ID"
     for part in components:
-        if part in ("", ".", "..") or "/" in part or "\\" in part or os.path.isabs(part):
+        if (
+            part in ("", ".", "..")
+            or "/" in part
+            or "\\" in part
+            or os.path.isabs(part)
+        ):
             return None, f"unsafe component {part!r} in Referenced File ID"
     current = root
     for part in components:
@@ -111,7 +120,7 @@ class DicomdirSource(FileSource):
         self,
         report: Callable[[Problem], None],
         progress: ScanProgress | None = None,
-    ) -> Iterator:  # type: ignore[type-arg]
+    ) -> Iterator[Instance]:
         self.files_seen += 1
         files = self.referenced_files(report)
         for done, path in enumerate(files, 1):

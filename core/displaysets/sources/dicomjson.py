@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 _TAG_KEY: Final = re.compile(r"^[0-9A-Fa-f]{8}$")
 _VALUE_KEYS: Final = ("Value", "InlineBinary", "BulkDataURI")
 _NUMBER_STRING_VRS: Final = ("DS", "IS")
-_BULK_TAGS: Final = {datadict.tag_for_keyword(k): k for k in BULK_KEYWORDS}
+_BULK_TAGS: Final[dict[int, str]] = {
+    int(datadict.tag_for_keyword(k) or 0): k for k in BULK_KEYWORDS
+}
 
 
 def is_dataset_object(value: object) -> bool:
@@ -73,7 +75,9 @@ class JsonConverter:
     def dataset(self, obj: dict[str, Any], path: str = "") -> Dataset:
         dataset = Dataset()
         for key, attribute in obj.items():
-            where = f"{path}({key[:4]},{key[4:]})".upper() if _TAG_KEY.match(key) else key
+            where = (
+                f"{path}({key[:4]},{key[4:]})".upper() if _TAG_KEY.match(key) else key
+            )
             element = self.element(key, attribute, where)
             if element is not None:
                 dataset.add(element)
@@ -118,7 +122,9 @@ class JsonConverter:
                     if isinstance(item, dict):
                         items.append(self.dataset(item, f"{where}[{number}]"))
                     else:
-                        self._note(f"{where}[{number}]", "item is not an object; dropped")
+                        self._note(
+                            f"{where}[{number}]", "item is not an object; dropped"
+                        )
                 return DataElement(tag, vr, DicomSequence(items))
             if vr in _NUMBER_STRING_VRS:
                 kept = [v for v in value if v not in ("", None)]
@@ -142,7 +148,11 @@ def convert_object(obj: dict[str, Any]) -> tuple[Dataset, JsonConverter]:
     """Convert one dataset object; File Meta elements (group 0002) go to file_meta."""
     converter = JsonConverter()
     dataset = converter.dataset(obj)
-    meta_tags = [tag for tag in dataset.keys() if tag.group == 0x0002]
+    meta_tags = [
+        tag
+        for tag in dataset.keys()  # noqa: SIM118 (iterating yields elements)
+        if tag.group == 0x0002
+    ]
     if meta_tags:
         meta = FileMetaDataset()
         for tag in meta_tags:
@@ -180,7 +190,11 @@ class DicomJsonSource(DataSource):
             if quiet_if_not_json and not self.path.lower().endswith(".json"):
                 self.non_dicom_skipped += 1
                 return
-            report(Problem(self.path, "UNREADABLE", Severity.ERROR, f"not valid JSON: {error}"))
+            report(
+                Problem(
+                    self.path, "UNREADABLE", Severity.ERROR, f"not valid JSON: {error}"
+                )
+            )
             return
         except OSError as error:
             report(Problem(self.path, "UNREADABLE", Severity.ERROR, str(error)))
@@ -188,7 +202,9 @@ class DicomJsonSource(DataSource):
         objects = find_dataset_objects(document)
         if not objects:
             self.non_dicom_skipped += 1
-            logger.info("%s: JSON without DICOM JSON dataset objects, skipped", self.path)
+            logger.info(
+                "%s: JSON without DICOM JSON dataset objects, skipped", self.path
+            )
             return
         for number, obj in enumerate(objects, 1):
             location = f"{self.path}#{number}"
@@ -244,12 +260,15 @@ class DicomJsonSource(DataSource):
                 text = json.dumps(obj, sort_keys=True)
                 setattr(dataset, keyword, deterministic_uid([keyword, text]))
                 instance.add_message(
-                    code, Severity.WARNING, f"{location}: no {keyword}; a derived UID "
-                    "stands in for it"
+                    code,
+                    Severity.WARNING,
+                    f"{location}: no {keyword}; a derived UID stands in for it",
                 )
         for note in converter.notes:
             report(Problem(location, "INVALID_ATTRIBUTE", Severity.WARNING, note))
-            instance.add_message("INVALID_ATTRIBUTE", Severity.WARNING, f"{location}: {note}")
+            instance.add_message(
+                "INVALID_ATTRIBUTE", Severity.WARNING, f"{location}: {note}"
+            )
         instance.bulk_data_uris = converter.bulk_data_uris
         return instance
 

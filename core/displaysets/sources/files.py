@@ -114,7 +114,11 @@ class FileSource(DataSource):
             report(Problem(path, "UNREADABLE", Severity.ERROR, str(error)))
             return
         except OSError as error:
-            report(Problem(path, "UNREADABLE", Severity.ERROR, error.strerror or str(error)))
+            report(
+                Problem(
+                    path, "UNREADABLE", Severity.ERROR, error.strerror or str(error)
+                )
+            )
             return
         for message in instance.messages:
             if message.code == "TRUNCATED":

@@ -3,8 +3,8 @@
 Files are opened read-only. Large values are deferred (pydicom reads them from the file
 when asked) and bulk values such as pixel data and encapsulated documents are taken out
 of the metadata, their byte lengths kept, so building display sets never reads them.
-Files without preamble or File Meta, implicit VR, big endian and deflated files are read;
-a file cut short is read as far as it goes and flagged.
+Files without preamble or File Meta, implicit VR, big endian and deflated files are
+read; a file cut short is read as far as it goes and flagged.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _value_length(element: object) -> int | None:
         return None if length == _UNDEFINED_LENGTH else int(length)
     value = getattr(element, "value", None)
     try:
-        return len(value) if value is not None else 0  # type: ignore[arg-type]
+        return len(value) if value is not None else 0
     except TypeError:
         return None
 
@@ -170,8 +170,11 @@ def _instance_uids(dataset: FileDataset, path: str) -> list[tuple[str, str]]:
         if media:
             dataset.SOPClassUID = media
             notes.append(
-                ("MISSING_SOP_CLASS_UID", "no SOP Class UID in the dataset; "
-                 "used MediaStorageSOPClassUID from the File Meta Information")
+                (
+                    "MISSING_SOP_CLASS_UID",
+                    "no SOP Class UID in the dataset; "
+                    "used MediaStorageSOPClassUID from the File Meta Information",
+                )
             )
         else:
             notes.append(("MISSING_SOP_CLASS_UID", "no SOP Class UID"))
@@ -180,8 +183,11 @@ def _instance_uids(dataset: FileDataset, path: str) -> list[tuple[str, str]]:
         if media:
             dataset.SOPInstanceUID = media
             notes.append(
-                ("MISSING_SOP_INSTANCE_UID", "no SOP Instance UID in the dataset; "
-                 "used MediaStorageSOPInstanceUID from the File Meta Information")
+                (
+                    "MISSING_SOP_INSTANCE_UID",
+                    "no SOP Instance UID in the dataset; "
+                    "used MediaStorageSOPInstanceUID from the File Meta Information",
+                )
             )
         else:
             with open(path, "rb") as handle:
@@ -190,8 +196,11 @@ def _instance_uids(dataset: FileDataset, path: str) -> list[tuple[str, str]]:
                 digest = hashlib.sha256(handle.read()).hexdigest()
             dataset.SOPInstanceUID = deterministic_uid(["instance", digest])
             notes.append(
-                ("MISSING_SOP_INSTANCE_UID", "no SOP Instance UID; a UID derived "
-                 "from the file's content stands in for it")
+                (
+                    "MISSING_SOP_INSTANCE_UID",
+                    "no SOP Instance UID; a UID derived "
+                    "from the file's content stands in for it",
+                )
             )
     for keyword, code in (
         ("StudyInstanceUID", "MISSING_STUDY_INSTANCE_UID"),
@@ -199,9 +208,16 @@ def _instance_uids(dataset: FileDataset, path: str) -> list[tuple[str, str]]:
     ):
         if not dataset.get(keyword):
             dataset.setdefault(keyword, "")
-            setattr(dataset, keyword, deterministic_uid([keyword, dataset.SOPInstanceUID]))
-            notes.append((code, f"no {keyword}; a UID derived from the SOP Instance "
-                          "UID stands in for it"))
+            setattr(
+                dataset, keyword, deterministic_uid([keyword, dataset.SOPInstanceUID])
+            )
+            notes.append(
+                (
+                    code,
+                    f"no {keyword}; a UID derived from the SOP Instance "
+                    "UID stands in for it",
+                )
+            )
     return notes
 
 
@@ -229,15 +245,21 @@ def read_instance(path: str, source: DataSource) -> Instance:
 
     notes = _instance_uids(dataset, path)
     if offset:
-        notes.insert(0, ("STRAY_LEADING_BYTES", f"{offset} stray byte(s) before the "
-                         "first data element; read from there"))
+        notes.insert(
+            0,
+            (
+                "STRAY_LEADING_BYTES",
+                f"{offset} stray byte(s) before the "
+                "first data element; read from there",
+            ),
+        )
     truncated = None if offset else _check_truncation(dataset, path, deflated)
     if truncated:
         notes.append(("TRUNCATED", truncated))
 
     bulk: dict[str, int | None] = {}
     for keyword in BULK_KEYWORDS:
-        tag = Tag(pydicom.datadict.tag_for_keyword(keyword))
+        tag = Tag(pydicom.datadict.tag_for_keyword(keyword) or 0)
         element = dataset._dict.get(tag)
         if element is None:
             continue
