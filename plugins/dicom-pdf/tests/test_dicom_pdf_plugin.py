@@ -7,20 +7,20 @@ import shutil
 import subprocess
 import tracemalloc
 from pathlib import Path
+from typing import ClassVar
 
+import displaysets_dicom_pdf.plugin as plugin
 import pydicom
 import pytest
 from displaysets import DisplaySet, PluginHost, Severity, scan
 from displaysets.errors import ContentError, ExportError
 from displaysets.service import DisplaySetService
 from displaysets.testing import HandlerContract, require_corpus
-from pydicom.uid import DeflatedExplicitVRLittleEndian
-
-import displaysets_dicom_pdf.plugin as plugin
 from displaysets_dicom_pdf.cda import CdaError, cda_title
 from displaysets_dicom_pdf.content import EncapsulatedDocument
 from displaysets_dicom_pdf.export import safe_file_stem
 from displaysets_dicom_pdf.kinds import normalise_mime_type
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 TOOLMADE_PDF = "dcmtk_pdf2dcm_report_3pages_odd"
 TOOLMADE_PDF_EVEN = "dcmtk_pdf2dcm_summary_1page"
@@ -78,9 +78,9 @@ def codes(display_set: DisplaySet, severity: Severity | None = None) -> list[str
 
 
 class TestDicomPdfContract(HandlerContract):
-    plugin = plugin
-    plugin_name = "dicom-pdf"
-    distribution = "displaysets-dicom-pdf"
+    plugin: ClassVar[object] = plugin
+    plugin_name: ClassVar[str] = "dicom-pdf"
+    distribution: ClassVar[str] = "displaysets-dicom-pdf"
 
     def sample_files(self) -> list[Path]:
         folders = [require_corpus("pdf"), require_corpus("toolmade", "pdf")]
@@ -94,7 +94,13 @@ class TestDicomPdfContract(HandlerContract):
     ("name", "viewport", "mime_type", "title", "length"),
     [
         (TOOLMADE_PDF, "pdf", "application/pdf", "Synthetic CT report (3 pages)", 2511),
-        (TOOLMADE_PDF_EVEN, "pdf", "application/pdf", "Synthetic one-page summary", 1404),
+        (
+            TOOLMADE_PDF_EVEN,
+            "pdf",
+            "application/pdf",
+            "Synthetic one-page summary",
+            1404,
+        ),
         (TOOLMADE_CDA, "cda", "text/xml", "Synthetic CDA imaging note", 2413),
         (TOOLMADE_STL, "stl", "model/stl", "Synthetic 10 mm cube", 684),
     ],
@@ -129,9 +135,7 @@ def test_the_sop_class_decides_whatever_the_modality(tmp_path: Path) -> None:
 
 
 def test_a_series_of_documents_gives_one_display_set_each() -> None:
-    service = scan(
-        [toolmade(TOOLMADE_PDF), toolmade(TOOLMADE_PDF_EVEN)], host=host()
-    )
+    service = scan([toolmade(TOOLMADE_PDF), toolmade(TOOLMADE_PDF_EVEN)], host=host())
     titles = sorted(d.attributes["documentTitle"] for d in service.display_sets)
     assert titles == ["Synthetic CT report (3 pages)", "Synthetic one-page summary"]
 
@@ -311,9 +315,10 @@ def test_a_mime_alias_is_accepted_and_normalised(tmp_path: Path) -> None:
     service, display_set = scan_one(copy)
     assert display_set.attributes["mimeType"] == "application/pdf"
     assert codes(display_set) == ["MIME_TYPE_ALIAS"]
-    assert service.load(display_set).read() == toolmade(
-        TOOLMADE_PDF, ".source.pdf"
-    ).read_bytes()
+    assert (
+        service.load(display_set).read()
+        == toolmade(TOOLMADE_PDF, ".source.pdf").read_bytes()
+    )
 
 
 def test_a_mime_type_contradicting_the_sop_class_is_refused(tmp_path: Path) -> None:
