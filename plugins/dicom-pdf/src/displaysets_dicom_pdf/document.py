@@ -351,8 +351,9 @@ def _is_local_file(instance: Instance) -> bool:
 
 
 def _locate_in_file(instance: Instance) -> DocumentBytes | None:
-    """Find the value's offset in a local file; ``None`` when only a full read can
-    (a deflated file, whose offsets refer to the inflated stream)."""
+    """Find the value's offset in a local file; ``None`` when only the source's full
+    read can (a deflated file, whose offsets refer to the inflated stream, or a file
+    plain ``dcmread`` cannot parse)."""
     import pydicom
     from pydicom.dataelem import RawDataElement
 
@@ -365,9 +366,8 @@ def _locate_in_file(instance: Instance) -> DocumentBytes | None:
             specific_tags=["EncapsulatedDocument"],
         )
     except Exception as error:  # pydicom raises many kinds on malformed input
-        raise DocumentProblem(
-            "DOCUMENT_UNREADABLE", f"{path}: cannot read the DICOM file again: {error}"
-        ) from error
+        logger.info("%s: reading through the source instead: %s", path, error)
+        return None  # the source's own reader may recover what dcmread cannot
     meta = getattr(dataset, "file_meta", None)
     if meta is not None and meta.get("TransferSyntaxUID") == _DEFLATED:
         return None
