@@ -500,3 +500,43 @@ def test_export_streams_a_large_document_without_holding_it(tmp_path: Path) -> N
     tracemalloc.stop()
     assert peak < 4 << 20
     assert hashlib.sha256(written.read_bytes()).hexdigest() == expected
+
+
+OBJ_TEXT = b"# a tetrahedron\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\n"
+
+
+@pytest.mark.parametrize(
+    ("sop_class_suffix", "mime_type", "viewport", "extension"),
+    [("104.4", "model/obj", "obj", ".obj"), ("104.5", "model/mtl", "mtl", ".mtl")],
+)
+def test_obj_and_mtl_text_is_served_exactly(
+    sop_class_suffix: str, mime_type: str, viewport: str, extension: str, tmp_path: Path
+) -> None:
+    assert len(OBJ_TEXT) % 2 == 1
+    copy = rewrite(
+        toolmade(TOOLMADE_STL),
+        tmp_path / f"{viewport}.dcm",
+        SOPClassUID="1.2.840.10008.5.1.4.1.1." + sop_class_suffix,
+        MIMETypeOfEncapsulatedDocument=mime_type,
+        EncapsulatedDocument=OBJ_TEXT,
+        EncapsulatedDocumentLength=None,
+    )
+    service, display_set = scan_one(copy)
+    assert display_set.plugin == viewport
+    assert display_set.attributes["mimeType"] == mime_type
+    (written,) = service.export(display_set, tmp_path / "out")
+    assert written.suffix == extension
+    assert written.read_bytes() == OBJ_TEXT
+
+
+def test_binary_data_in_an_obj_is_not_served(tmp_path: Path) -> None:
+    copy = rewrite(
+        toolmade(TOOLMADE_STL),
+        tmp_path / "binary.dcm",
+        SOPClassUID="1.2.840.10008.5.1.4.1.1.104.4",
+        MIMETypeOfEncapsulatedDocument="model/obj",
+    )
+    service, display_set = scan_one(copy)
+    with pytest.raises(ContentError, match="binary data, not OBJ text"):
+        service.load(display_set)
+    assert codes(display_set, Severity.ERROR) == ["SIGNATURE_MISMATCH"]
