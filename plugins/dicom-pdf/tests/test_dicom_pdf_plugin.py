@@ -502,7 +502,7 @@ def test_export_streams_a_large_document_without_holding_it(tmp_path: Path) -> N
     assert hashlib.sha256(written.read_bytes()).hexdigest() == expected
 
 
-OBJ_TEXT = b"# a tetrahedron\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\n"
+OBJ_TEXT = b"# tetrahedra\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\n"
 
 
 @pytest.mark.parametrize(
