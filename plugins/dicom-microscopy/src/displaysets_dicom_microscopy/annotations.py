@@ -9,6 +9,7 @@ content is loaded.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from displaysets import (
     ReferenceKind,
     Severity,
 )
+
 from displaysets_dicom_microscopy import attributes as attr
 
 if TYPE_CHECKING:
@@ -112,13 +114,16 @@ def make_annotation_display_sets(offer: Offer) -> Claim:
         ]
         references = _references(dataset)
         coordinate_type = attr.text(dataset, "AnnotationCoordinateType")
-        attributes = {
+        frame_of_reference = attr.text(dataset, "FrameOfReferenceUID")
+        attributes: dict[str, Any] = {
             "annotationCoordinateType": coordinate_type,
-            "pixelOriginInterpretation": attr.text(dataset, "PixelOriginInterpretation"),
+            "pixelOriginInterpretation": attr.text(
+                dataset, "PixelOriginInterpretation"
+            ),
             "contentLabel": attr.text(dataset, "ContentLabel"),
             "contentDescription": attr.text(dataset, "ContentDescription"),
             "containerIdentifier": attr.text(dataset, "ContainerIdentifier"),
-            "frameOfReferenceUID": attr.text(dataset, "FrameOfReferenceUID"),
+            "frameOfReferenceUID": frame_of_reference,
             "annotationGroups": groups,
             "numberOfAnnotations": sum(g["numberOfAnnotations"] or 0 for g in groups),
         }
@@ -151,11 +156,11 @@ def make_annotation_display_sets(offer: Offer) -> Claim:
                 f"{where}: 2D annotations reference no image "
                 "(ReferencedSeriesSequence / ReferencedImageSequence)",
             )
-        if coordinate_type == "3D" and attributes["frameOfReferenceUID"]:
+        if coordinate_type == "3D" and frame_of_reference:
             display_set.references.append(
                 Reference(
                     kind=ReferenceKind.FRAME_OF_REFERENCE,
-                    uid=attributes["frameOfReferenceUID"],
+                    uid=frame_of_reference,
                     purpose="slide coordinate system",
                 )
             )
@@ -230,7 +235,9 @@ def _coordinates(item: Dataset, dimensions: int, where: str) -> np.ndarray:
                     f"{dimensions}"
                 )
             return data.reshape(-1, dimensions)
-    raise ContentError(f"{where}: no PointCoordinatesData or DoublePointCoordinatesData")
+    raise ContentError(
+        f"{where}: no PointCoordinatesData or DoublePointCoordinatesData"
+    )
 
 
 def _split_shapes(
@@ -250,14 +257,16 @@ def _split_shapes(
     if index_value is None:
         if count == 1:
             return [points]
-        raise ContentError(f"{where}: {graphic_type} without LongPrimitivePointIndexList")
+        raise ContentError(
+            f"{where}: {graphic_type} without LongPrimitivePointIndexList"
+        )
     # 1-based indices of each primitive's first coordinate value in the flat array.
     starts = np.frombuffer(bytes(index_value), dtype="<u4").astype(np.int64) - 1
     dimensions = points.shape[1]
     flat = points.reshape(-1)
     bounds = [*starts.tolist(), flat.size]
     shapes = []
-    for begin, end in zip(bounds, bounds[1:]):
+    for begin, end in itertools.pairwise(bounds):
         if begin < 0 or end > flat.size or begin >= end or begin % dimensions:
             raise ContentError(f"{where}: LongPrimitivePointIndexList is inconsistent")
         shapes.append(flat[begin:end].reshape(-1, dimensions))

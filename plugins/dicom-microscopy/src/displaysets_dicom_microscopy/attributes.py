@@ -120,8 +120,10 @@ def code(item: Dataset | None) -> dict[str, str] | None:
     """A code sequence item as ``{"value", "scheme", "meaning"}``."""
     if item is None:
         return None
-    value = text(item, "CodeValue") or text(item, "LongCodeValue") or text(
-        item, "URNCodeValue"
+    value = (
+        text(item, "CodeValue")
+        or text(item, "LongCodeValue")
+        or text(item, "URNCodeValue")
     )
     meaning = text(item, "CodeMeaning")
     if value is None and meaning is None:

@@ -50,7 +50,9 @@ class SlideContent:
 
     def __init__(self, display_set: DisplaySet) -> None:
         self.display_set = display_set
-        self.levels: list[dict[str, Any]] = list(display_set.attributes.get("levels", []))
+        self.levels: list[dict[str, Any]] = list(
+            display_set.attributes.get("levels", [])
+        )
         self.associated_images: list[dict[str, Any]] = list(
             display_set.attributes.get("associatedImages", [])
         )
@@ -127,7 +129,9 @@ class SlideContent:
         except Exception as error:
             self._release_memory()
             where = ", ".join(i.location for i in instances[:3])
-            raise ContentError(f"{where}: wsidicom cannot open the slide: {error}") from error
+            raise ContentError(
+                f"{where}: wsidicom cannot open the slide: {error}"
+            ) from error
         try:
             self._level_numbers = self._match_levels(wsi)
         except ContentError:
@@ -288,7 +292,10 @@ class SlideContent:
             raise ContentError(self._none_text("image to make a thumbnail of an"))
         if choice["imageFlavor"] == "VOLUME":
             info = self._level_info(choice["level"])
-            width, height = info["totalPixelMatrixColumns"], info["totalPixelMatrixRows"]
+            width, height = (
+                info["totalPixelMatrixColumns"],
+                info["totalPixelMatrixRows"],
+            )
             if max(width, height) > MAX_LEVEL_READ:
                 try:
                     return self.wsi.read_thumbnail((size, size))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Final
 
 from displaysets import DisplaySet, ExportError
+
 from displaysets_dicom_microscopy.content import DEFAULT_THUMBNAIL_SIZE, SlideContent
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ def export_png(
     return [target]
 
 
-def export_slide(display_set: DisplaySet, destination: Path, overwrite: bool) -> list[Path]:
+def export_slide(
+    display_set: DisplaySet, destination: Path, overwrite: bool
+) -> list[Path]:
     """The handler's export: the thumbnail as PNG."""
     return export_png(display_set, destination, overwrite)

@@ -13,6 +13,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from displaysets import ContentError, Instance
+
 from displaysets_dicom_microscopy import attributes as attr
 
 if TYPE_CHECKING:
@@ -21,9 +22,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _frame_origins(dataset: Any, grid: tuple[int, int], frames: int) -> list[tuple[int, int]]:
+def _frame_origins(
+    dataset: Any, grid: tuple[int, int], frames: int
+) -> list[tuple[int, int]]:
     """Top-left pixel of each frame's tile in the total pixel matrix (0-based)."""
-    columns, rows = attr.integer(dataset, "Columns") or 0, attr.integer(dataset, "Rows") or 0
+    columns, rows = (
+        attr.integer(dataset, "Columns") or 0,
+        attr.integer(dataset, "Rows") or 0,
+    )
     per_frame = attr.items(dataset, "PerFrameFunctionalGroupsSequence")
     if attr.text(dataset, "DimensionOrganizationType") == "TILED_SPARSE" and per_frame:
         origins = []
@@ -71,7 +77,9 @@ def read_whole_image(instance: Instance) -> Image:
             if frame.ndim == 2:
                 frame = frame[..., np.newaxis]
             if canvas is None:
-                canvas = np.full((height, width, frame.shape[2]), 255, dtype=frame.dtype)
+                canvas = np.full(
+                    (height, width, frame.shape[2]), 255, dtype=frame.dtype
+                )
             x, y = origins[index]
             part = frame[: max(height - y, 0), : max(width - x, 0)]
             canvas[y : y + part.shape[0], x : x + part.shape[1]] = part

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from displaysets import Instance, Severity
+
 from displaysets_dicom_microscopy import attributes as attr
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,10 @@ class WsiImage:
     @property
     def size(self) -> tuple[int, int] | None:
         """(columns, rows) of the total pixel matrix, when known."""
-        if self.total_pixel_matrix_columns is None or self.total_pixel_matrix_rows is None:
+        if (
+            self.total_pixel_matrix_columns is None
+            or self.total_pixel_matrix_rows is None
+        ):
             return None
         return (self.total_pixel_matrix_columns, self.total_pixel_matrix_rows)
 
@@ -136,11 +140,15 @@ def _z_offsets(dataset: Any) -> frozenset[float] | None:
     return frozenset({z}) if z is not None else None
 
 
-def _pixel_spacing(dataset: Any, columns: int | None, rows: int | None) -> list[float] | None:
+def _pixel_spacing(
+    dataset: Any, columns: int | None, rows: int | None
+) -> list[float] | None:
     """PixelSpacing (row, column spacing in mm) of the shared functional groups, else
     of the first frame, else the imaged volume divided by the total pixel matrix."""
     for item in (
-        attr.first_item(dataset, "SharedFunctionalGroupsSequence", "PixelMeasuresSequence"),
+        attr.first_item(
+            dataset, "SharedFunctionalGroupsSequence", "PixelMeasuresSequence"
+        ),
         attr.first_item(
             dataset, "PerFrameFunctionalGroupsSequence", "PixelMeasuresSequence"
         ),
@@ -212,8 +220,10 @@ def read_image_metadata(instance: Instance) -> WsiImage:
     organization = attr.text(dataset, "DimensionOrganizationType")
     if organization not in (TILED_FULL, TILED_SPARSE):
         assumed = TILED_SPARSE if per_frame else TILED_FULL
-        stated = f"DimensionOrganizationType {organization!r}" if organization else (
-            "no DimensionOrganizationType"
+        stated = (
+            f"DimensionOrganizationType {organization!r}"
+            if organization
+            else ("no DimensionOrganizationType")
         )
         note(
             "DIMENSION_ORGANIZATION_ASSUMED",

@@ -58,7 +58,11 @@ SLIDE_HANDLER: Final = HandlerModule(
     viewport=VIEWPORT,
     load=_load_slide,
     export=_export_slide,
-    required_attributes=("ImageType", "TotalPixelMatrixColumns", "TotalPixelMatrixRows"),
+    required_attributes=(
+        "ImageType",
+        "TotalPixelMatrixColumns",
+        "TotalPixelMatrixRows",
+    ),
     description="Whole slide pyramids with their label, overview and thumbnail images",
 )
 ANNOTATION_HANDLER: Final = HandlerModule(

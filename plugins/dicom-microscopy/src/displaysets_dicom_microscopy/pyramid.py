@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from displaysets import Claim, DisplaySet, Instance, Offer, Severity
+
 from displaysets_dicom_microscopy import attributes as attr
 from displaysets_dicom_microscopy.metadata import (
     TILED_FULL,
@@ -63,9 +64,7 @@ class Concatenation:
             total = totals.pop()
             assert total is not None
             if numbers != list(range(1, total + 1)):
-                return (
-                    f"parts {', '.join(map(str, numbers))} of {total} are present"
-                )
+                return f"parts {', '.join(map(str, numbers))} of {total} are present"
             return ""
         if numbers != list(range(1, len(numbers) + 1)):
             return f"parts {', '.join(map(str, numbers))} are present"
@@ -106,11 +105,9 @@ class Level:
     def focal_planes(self) -> int:
         """Distinct focal planes: from Z offsets where every image states them, else
         the largest TotalPixelMatrixFocalPlanes of its images."""
-        offsets = [i.z_offsets for i in self.images]
-        if offsets and all(o is not None for o in offsets):
-            union: set[float] = set()
-            for o in offsets:
-                union |= o  # type: ignore[operator]
+        offsets = [i.z_offsets for i in self.images if i.z_offsets is not None]
+        if len(offsets) == len(self.images):
+            union: set[float] = set().union(*offsets)
             return max(len(union), max(i.focal_planes for i in self.images))
         return max(i.focal_planes for i in self.images)
 
@@ -252,7 +249,9 @@ def group_levels(images: Sequence[WsiImage]) -> list[Level]:
     resolution; images of unknown size are each a level of their own, last."""
     by_size: dict[object, list[WsiImage]] = {}
     for image in images:
-        key: object = image.size if image.size is not None else ("?", image.sop_instance_uid)
+        key: object = (
+            image.size if image.size is not None else ("?", image.sop_instance_uid)
+        )
         by_size.setdefault(key, []).append(image)
     levels = []
     for members in by_size.values():
@@ -336,8 +335,8 @@ def _check_level(slide: Slide, level: Level) -> None:
             slide.message(
                 "TILED_FULL_FRAME_COUNT",
                 Severity.WARNING,
-                f"{name}: TILED_FULL with {level.number_of_frames} frames, but its tile "
-                f"grid, focal planes and optical paths make {expected}",
+                f"{name}: TILED_FULL with {level.number_of_frames} frames, but its "
+                f"tile grid, focal planes and optical paths make {expected}",
             )
     elif level.missing_tiles:
         slide.message(
@@ -386,7 +385,9 @@ def check_slide(slide: Slide) -> None:
             f"{len(no_paths)} image(s) have no OpticalPathSequence; one optical path "
             "without illumination or colour information assumed",
         )
-    no_spacing = [level.index for level in slide.levels if level.first.pixel_spacing is None]
+    no_spacing = [
+        level.index for level in slide.levels if level.first.pixel_spacing is None
+    ]
     if no_spacing:
         slide.message(
             "PIXEL_SPACING_MISSING",
@@ -411,7 +412,9 @@ def check_slide(slide: Slide) -> None:
             )
 
 
-def _split_pyramids(images: Sequence[WsiImage]) -> list[tuple[str | None, list[WsiImage]]]:
+def _split_pyramids(
+    images: Sequence[WsiImage],
+) -> list[tuple[str | None, list[WsiImage]]]:
     """VOLUME images by Pyramid UID, in order of first appearance; a series whose
     images name no Pyramid UID (or only one) is one pyramid."""
     by_pyramid: dict[str | None, list[WsiImage]] = {}
@@ -477,9 +480,9 @@ def slide_attributes(slide: Slide) -> dict[str, Any]:
         "containerIdentifier": attr.text(dataset, "ContainerIdentifier"),
         "specimens": specimen_records(dataset),
         "imageOrientationSlide": attr.numbers(dataset, "ImageOrientationSlide", 6),
-        "totalPixelMatrixOrigin": origin if origin is not None else (
-            [0.0, 0.0] if slide.levels else None
-        ),
+        "totalPixelMatrixOrigin": origin
+        if origin is not None
+        else ([0.0, 0.0] if slide.levels else None),
         "opticalPaths": _optical_paths(instances),
         "levels": [level.to_json() for level in slide.levels],
         "associatedImages": [associated_image_json(i) for i in slide.associated],
