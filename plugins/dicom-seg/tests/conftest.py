@@ -1,4 +1,5 @@
-"""Fixtures of the dicom-seg tests: a host with the plugin, corpus paths, edited copies."""
+"""Fixtures of the dicom-seg tests: a host with the plugin, corpus paths, edited
+copies."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import displaysets_dicom_seg.plugin as seg_plugin
 import pydicom
 import pytest
 from displaysets import DisplaySet, DisplaySetService, PluginHost, scan
 from displaysets.testing import require_corpus
 from pydicom.dataset import Dataset
-
-import displaysets_dicom_seg.plugin as seg_plugin
 
 Scan = Callable[[Sequence[Path]], DisplaySetService]
 Rewrite = Callable[[str, Callable[[Dataset], None]], Path]

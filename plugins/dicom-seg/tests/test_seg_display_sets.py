@@ -11,7 +11,6 @@ import highdicom
 import pydicom
 import pytest
 from displaysets import DisplaySet, DisplaySetService
-
 from displaysets_dicom_seg.colors import dicom_lab_to_srgb
 
 Scan = Callable[[Sequence[Path]], DisplaySetService]
@@ -60,7 +59,9 @@ def test_binary_liver_segment_fields(scan_one: One, seg_dir: Path) -> None:
     assert segment["SegmentLabel"] == "Liver"
     assert segment["SegmentAlgorithmType"] == "SEMIAUTOMATIC"
     assert segment["SegmentAlgorithmName"] == "SlicerEditor"
-    assert segment["SegmentedPropertyCategory"] == LIVER_CODES["SegmentedPropertyCategory"]
+    assert (
+        segment["SegmentedPropertyCategory"] == LIVER_CODES["SegmentedPropertyCategory"]
+    )
     assert segment["SegmentedPropertyType"] == LIVER_CODES["SegmentedPropertyType"]
     assert segment["RecommendedDisplayCIELabValue"] == [41661, 41167, 40792]
     # 3D Slicer's colour for liver, which dcmqi converted to this CIELab value.
@@ -123,7 +124,11 @@ def test_fractional_type_and_maximum(scan_one: One, seg_dir: Path) -> None:
         "Background Threshold, VOI limits for fibroglandular tissue mask."
     )
     assert segment["AnatomicRegions"] == [
-        {"CodeValue": "T-04000", "CodingSchemeDesignator": "SRT", "CodeMeaning": "Breast"}
+        {
+            "CodeValue": "T-04000",
+            "CodingSchemeDesignator": "SRT",
+            "CodeMeaning": "Breast",
+        }
     ]
     assert segment["recommendedDisplayRGBValue"] is None
 
@@ -148,7 +153,11 @@ def test_label_map_segmentation_storage(scan_one: One, seg_dir: Path) -> None:
         )
     source_frames = sorted(
         {
-            int(item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber)
+            int(
+                item.DerivationImageSequence[0]
+                .SourceImageSequence[0]
+                .ReferencedFrameNumber
+            )
             for item in dataset.PerFrameFunctionalGroupsSequence
         }
     )
@@ -178,7 +187,7 @@ def test_segments_match_the_file_and_highdicom_colours(
         dataset = pydicom.dcmread(seg_dir / name, stop_before_pixels=True)
     data = scan_one([seg_dir / name]).to_json()
     assert data["numberOfSegments"] == len(dataset.SegmentSequence)
-    for item, segment in zip(dataset.SegmentSequence, data["segments"]):
+    for item, segment in zip(dataset.SegmentSequence, data["segments"], strict=True):
         assert segment["SegmentNumber"] == item.SegmentNumber
         assert segment["SegmentLabel"] == item.get("SegmentLabel", "")
         assert segment["SegmentAlgorithmType"] == item.SegmentAlgorithmType
@@ -189,7 +198,9 @@ def test_segments_match_the_file_and_highdicom_colours(
         if lab is None:
             assert segment["recommendedDisplayRGBValue"] is None
         else:
-            expected = highdicom.color.CIELabColor.from_dicom_value(lab).to_rgb(clip=True)
+            expected = highdicom.color.CIELabColor.from_dicom_value(lab).to_rgb(
+                clip=True
+            )
             assert segment["recommendedDisplayRGBValue"] == [round(c) for c in expected]
 
 

@@ -12,9 +12,8 @@ import highdicom
 import numpy as np
 import pytest
 from displaysets import ContentError, DisplaySet, DisplaySetService
-from pydicom.dataset import Dataset
-
 from displaysets_dicom_seg.content import SegmentationContent, load_segmentation
+from pydicom.dataset import Dataset
 
 One = Callable[[Sequence[Path]], DisplaySet]
 Rewrite = Callable[[str, Callable[[Dataset], None]], Path]
@@ -113,7 +112,9 @@ def test_fractional_masks_placed_by_position_equal_highdicom_frames(
     assert mask.array.dtype == np.float32
     assert mask.array.shape == (27, 256, 256)
     for number, item in enumerate(seg.PerFrameFunctionalGroupsSequence, 1):
-        position = tuple(float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient)
+        position = tuple(
+            float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient
+        )
         index = [p.image_position for p in content.planes].index(position)
         expected = seg.get_stored_frame(number).astype(np.float32) / np.float32(255)
         np.testing.assert_array_equal(mask.array[index], expected)
@@ -121,7 +122,9 @@ def test_fractional_masks_placed_by_position_equal_highdicom_frames(
     assert {float(v) for v in np.unique(mask.array)} == {0.0, 1.0}
 
 
-def test_planes_are_ordered_along_the_slice_normal(scan_one: One, seg_dir: Path) -> None:
+def test_planes_are_ordered_along_the_slice_normal(
+    scan_one: One, seg_dir: Path
+) -> None:
     content = _load(scan_one, seg_dir / "ispy1_MR_UnspecifiedLength_fractional_seg.dcm")
     orientation = content.analysis.layout.frames[0].image_orientation
     assert orientation is not None
@@ -184,14 +187,19 @@ def _shuffle_frames(dataset: Dataset) -> None:
     dataset.PerFrameFunctionalGroupsSequence = [items[i] for i in order]
     shuffled = frames[order]
     if dataset.BitsAllocated == 1:
-        dataset.PixelData = np.packbits(shuffled.reshape(-1), bitorder="little").tobytes()
+        dataset.PixelData = np.packbits(
+            shuffled.reshape(-1), bitorder="little"
+        ).tobytes()
     else:
         dataset.PixelData = shuffled.astype(np.uint8).tobytes()
 
 
 @pytest.mark.parametrize(
     "name",
-    ["highdicom_seg_image_ct_binary_overlap.dcm", "ispy1_MR_UnspecifiedLength_fractional_seg.dcm"],
+    [
+        "highdicom_seg_image_ct_binary_overlap.dcm",
+        "ispy1_MR_UnspecifiedLength_fractional_seg.dcm",
+    ],
 )
 def test_frames_in_any_order_give_the_same_masks(
     scan_one: One, seg_dir: Path, rewrite: Rewrite, name: str

@@ -125,7 +125,9 @@ def analyse_segmentation(
         note("PIXEL_DATA_MISSING", Severity.ERROR, "has no Pixel Data")
     elif pixel_data_length is not None:
         transfer_syntax = UID(transfer_syntax_of(dataset))
-        native = transfer_syntax.is_transfer_syntax and not transfer_syntax.is_encapsulated
+        native = (
+            transfer_syntax.is_transfer_syntax and not transfer_syntax.is_encapsulated
+        )
         expected = expected_native_length(dataset, number_of_frames)
         if native and expected is not None and pixel_data_length < expected:
             note(

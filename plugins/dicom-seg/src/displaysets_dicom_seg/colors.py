@@ -80,9 +80,9 @@ def cielab_to_srgb(l_star: float, a_star: float, b_star: float) -> tuple[int, in
     )
     channels = []
     for row in _XYZ_TO_LINEAR_SRGB:
-        linear = sum(m * c for m, c in zip(row, xyz))
+        linear = sum(m * c for m, c in zip(row, xyz, strict=True))
         encoded = _gamma(min(max(linear, 0.0), 1.0))
-        channels.append(int(round(min(max(encoded, 0.0), 1.0) * 255.0)))
+        channels.append(round(min(max(encoded, 0.0), 1.0) * 255.0))
     return channels[0], channels[1], channels[2]
 
 

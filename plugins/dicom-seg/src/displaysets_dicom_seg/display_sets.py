@@ -1,4 +1,4 @@
-"""Display sets of segmentation instances, one per instance, built from metadata only."""
+"""Display sets of segmentation instances, one per instance, from metadata only."""
 
 from __future__ import annotations
 

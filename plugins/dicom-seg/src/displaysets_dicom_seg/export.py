@@ -100,6 +100,7 @@ def export_segmentation(
     with archive.open("wb") as handle:
         np.savez_compressed(handle, **arrays)
     sidecar.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    logger.info("%s: wrote %d segment mask(s) to %s", content.location, len(segments),
-                archive)
+    logger.info(
+        "%s: wrote %d segment mask(s) to %s", content.location, len(segments), archive
+    )
     return [archive, sidecar]

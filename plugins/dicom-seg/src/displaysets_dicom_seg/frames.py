@@ -78,7 +78,11 @@ class FrameInfo:
         if placement == PLACED_BY_SLIDE_POSITION:
             if self.slide_position is None:
                 return None
-            z = round(self.slide_offset[2], POSITION_DECIMALS) if self.slide_offset else 0
+            z = (
+                round(self.slide_offset[2], POSITION_DECIMALS)
+                if self.slide_offset
+                else 0
+            )
             return (z, *self.slide_position)
         if placement == PLACED_BY_DIMENSION_INDEX:
             return self.dimension_index_values or None
@@ -151,7 +155,9 @@ def _source_item(item: Dataset) -> SourceFrame | None:
     value = item.get("ReferencedFrameNumber")
     if value is not None:
         try:
-            many = isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue"
+            many = (
+                isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue"
+            )
             numbers = tuple(int(v) for v in (value if many else [value]))
         except (TypeError, ValueError):
             numbers = ()
@@ -262,7 +268,12 @@ def _sort_planes(
         return sorted(
             planes,
             key=lambda p: (
-                sum(a * b for a, b in zip(p.image_position or (), normal)),
+                sum(
+                    a * b
+                    for a, b in zip(
+                        p.image_position or (0.0, 0.0, 0.0), normal, strict=True
+                    )
+                ),
                 p.key,
             ),
         )
@@ -426,8 +437,9 @@ def describe_frames(
             f"{len(duplicates)} frame(s) (first: {duplicates[0]}) repeat the place "
             f"and segment of an earlier frame; the earlier frame is used",
         )
-    planes = _sort_planes(list(planes_by_key.values()), placement or "", frames,
-                          source_order)
+    planes = _sort_planes(
+        list(planes_by_key.values()), placement or "", frames, source_order
+    )
     index = {plane.key: i for i, plane in enumerate(planes)}
     plane_of_frame = {n: index[k] for n, k in plane_key_of_frame.items()}
     return FrameLayout(frames, placement, planes, plane_of_frame, findings)

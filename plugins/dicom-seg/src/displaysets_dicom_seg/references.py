@@ -109,7 +109,9 @@ def _add(
     return known
 
 
-def _from_referenced_series(dataset: Dataset) -> tuple[dict[str, list[str]], list[SourceFrame]]:
+def _from_referenced_series(
+    dataset: Dataset,
+) -> tuple[dict[str, list[str]], list[SourceFrame]]:
     series: dict[str, list[str]] = {}
     sources: list[SourceFrame] = []
     for item in sequence(dataset, "ReferencedSeriesSequence"):

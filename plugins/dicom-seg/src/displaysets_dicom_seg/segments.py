@@ -83,7 +83,9 @@ class Segment:
             "SegmentAlgorithmName": self.algorithm_name,
             "SegmentedPropertyCategory": code(self.category),
             "SegmentedPropertyType": code(self.type),
-            "SegmentedPropertyTypeModifiers": [c.to_json() for c in self.type_modifiers],
+            "SegmentedPropertyTypeModifiers": [
+                c.to_json() for c in self.type_modifiers
+            ],
             "AnatomicRegions": [c.to_json() for c in self.anatomic_regions],
             "RecommendedDisplayCIELabValue": list(self.cielab) if self.cielab else None,
             "recommendedDisplayRGBValue": list(rgb) if rgb is not None else None,
