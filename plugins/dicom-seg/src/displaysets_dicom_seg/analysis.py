@@ -14,7 +14,7 @@ from displaysets import Severity
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from displaysets_dicom_seg.frames import FrameLayout, describe_frames
+from displaysets_dicom_seg.frames import FrameLayout, describe_frames, order_planes
 from displaysets_dicom_seg.references import (
     FROM_FRAME_OF_REFERENCE,
     SourceReferences,
@@ -96,13 +96,7 @@ def analyse_segmentation(
     references = collect_source_references(dataset, layout.frames)
     if references.instances:
         # Order planes without positions as the source images are referenced.
-        layout = describe_frames(
-            dataset,
-            location,
-            number_of_frames=number_of_frames,
-            declared_segments=None if labelmap else set(description.segment_numbers),
-            source_order=references.instance_order,
-        )
+        order_planes(layout, references.instance_order)
     findings = list(description.findings) + list(layout.findings)
 
     def note(code: str, severity: Severity, message: str) -> None:

@@ -18,7 +18,7 @@ from displaysets import Severity
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
-from displaysets_dicom_seg.segments import Finding, integer, sequence, text
+from displaysets_dicom_seg.segments import Finding, integer, sequence, text, value_of
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ class FrameLayout:
     plane_of_frame: dict[int, int]
     """Frame number -> index into :attr:`planes`, for every placed frame."""
     findings: list[Finding] = field(default_factory=list)
+    plane_key_of_frame: dict[int, tuple[Any, ...]] = field(default_factory=dict)
 
 
 def _floats(value: Any, count: int) -> tuple[float, ...] | None:
@@ -152,7 +153,7 @@ def _source_item(item: Dataset) -> SourceFrame | None:
     if not uid:
         return None
     numbers: tuple[int, ...] = ()
-    value = item.get("ReferencedFrameNumber")
+    value = value_of(item, "ReferencedFrameNumber")
     if value is not None:
         try:
             many = (
@@ -195,12 +196,14 @@ def _frame_info(
     info.sources = source_frames_of(per_frame) or source_frames_of(shared)
     plane = _group(per_frame, shared, "PlanePositionSequence")
     if plane is not None:
-        position = _floats(plane.get("ImagePositionPatient"), 3)
+        position = _floats(value_of(plane, "ImagePositionPatient"), 3)
         if position is not None:
             info.image_position = (position[0], position[1], position[2])
     orientation = _group(per_frame, shared, "PlaneOrientationSequence")
     if orientation is not None:
-        info.image_orientation = _floats(orientation.get("ImageOrientationPatient"), 6)
+        info.image_orientation = _floats(
+            value_of(orientation, "ImageOrientationPatient"), 6
+        )
     slide = _group(per_frame, shared, "PlanePositionSlideSequence")
     if slide is not None:
         row = integer(slide, "RowPositionInTotalImagePixelMatrix")
@@ -208,7 +211,7 @@ def _frame_info(
         if row is not None and column is not None:
             info.slide_position = (row, column)
         offsets = [
-            slide.get(k)
+            value_of(slide, k)
             for k in (
                 "XOffsetInSlideCoordinateSystem",
                 "YOffsetInSlideCoordinateSystem",
@@ -220,7 +223,7 @@ def _frame_info(
             info.slide_offset = (values[0], values[1], values[2])
     content = _group(per_frame, None, "FrameContentSequence")
     if content is not None:
-        value = content.get("DimensionIndexValues")
+        value = value_of(content, "DimensionIndexValues")
         if value is not None:
             try:
                 many = (
@@ -240,7 +243,7 @@ def _segment_dimension(dataset: Dataset) -> int:
     """Index of Referenced Segment Number among the dimensions, -1 when absent."""
     for index, item in enumerate(sequence(dataset, "DimensionIndexSequence")):
         try:
-            pointer = item.get("DimensionIndexPointer")
+            pointer = value_of(item, "DimensionIndexPointer")
             if pointer is not None and Tag(pointer) == REFERENCED_SEGMENT_NUMBER:
                 return index
         except (TypeError, ValueError):
@@ -437,9 +440,25 @@ def describe_frames(
             f"{len(duplicates)} frame(s) (first: {duplicates[0]}) repeat the place "
             f"and segment of an earlier frame; the earlier frame is used",
         )
-    planes = _sort_planes(
-        list(planes_by_key.values()), placement or "", frames, source_order
+    layout = FrameLayout(frames, placement, list(planes_by_key.values()), {}, findings)
+    layout.plane_key_of_frame = plane_key_of_frame
+    return order_planes(layout, source_order)
+
+
+def order_planes(layout: FrameLayout, source_order: Sequence[str] = ()) -> FrameLayout:
+    """Sort the planes (along the slice normal, else by ``source_order``) in place.
+
+    Parameters
+    ----------
+    layout
+        A layout from :func:`describe_frames`.
+    source_order
+        SOP Instance UIDs of the source images in their referenced order, for planes
+        without positions.
+    """
+    layout.planes = _sort_planes(
+        layout.planes, layout.placement or "", layout.frames, source_order
     )
-    index = {plane.key: i for i, plane in enumerate(planes)}
-    plane_of_frame = {n: index[k] for n, k in plane_key_of_frame.items()}
-    return FrameLayout(frames, placement, planes, plane_of_frame, findings)
+    index = {plane.key: i for i, plane in enumerate(layout.planes)}
+    layout.plane_of_frame = {n: index[k] for n, k in layout.plane_key_of_frame.items()}
+    return layout

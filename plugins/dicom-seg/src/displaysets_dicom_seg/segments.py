@@ -7,13 +7,16 @@ segmentation still becomes a display set that says what is wrong.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from displaysets import Severity
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag, Tag
 
 from displaysets_dicom_seg.colors import dicom_lab_to_srgb
 
@@ -115,9 +118,27 @@ class SegmentationDescription:
         return None
 
 
+@functools.lru_cache(maxsize=512)
+def _tag(keyword: str) -> BaseTag:
+    tag = tag_for_keyword(keyword)
+    if tag is None:
+        raise ValueError(f"{keyword!r} is not a DICOM keyword")
+    return Tag(tag)
+
+
+def value_of(item: Dataset | None, keyword: str) -> Any:
+    """The value of an attribute looked up by tag (faster than by keyword)."""
+    if item is None:
+        return None
+    tag = _tag(keyword)
+    if tag not in item:
+        return None
+    return item[tag].value
+
+
 def text(item: Dataset, keyword: str) -> str:
     """An attribute as stripped text, ``""`` when absent or empty."""
-    value = item.get(keyword)
+    value = value_of(item, keyword)
     if value is None:
         return ""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -128,7 +149,7 @@ def text(item: Dataset, keyword: str) -> str:
 def integer(item: Dataset, keyword: str) -> int | None:
     """An attribute as an int, ``None`` when absent or not a number."""
     try:
-        value = item.get(keyword)
+        value = value_of(item, keyword)
         if value is None or value == "":
             return None
         if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -143,7 +164,7 @@ def sequence(item: Dataset | None, keyword: str) -> list[Dataset]:
     if item is None:
         return []
     try:
-        value = item.get(keyword)
+        value = value_of(item, keyword)
     except Exception:  # a malformed element pydicom cannot convert
         return []
     if value is None:
@@ -177,7 +198,7 @@ def _first_code(item: Dataset, keyword: str) -> Code | None:
 
 
 def _cielab(item: Dataset) -> tuple[int, int, int] | None:
-    value = item.get("RecommendedDisplayCIELabValue")
+    value = value_of(item, "RecommendedDisplayCIELabValue")
     if value is None:
         return None
     try:
