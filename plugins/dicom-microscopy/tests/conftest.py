@@ -8,26 +8,29 @@ import copy
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import displaysets_dicom_microscopy.plugin as microscopy_plugin
 import pydicom
 import pytest
-from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import generate_uid
-
-import displaysets_dicom_microscopy.plugin as microscopy_plugin
 from displaysets import DisplaySet, PluginHost
 from displaysets.service import DisplaySetService
 from displaysets.sources.files import FileSource
 from displaysets.testing import require_corpus
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import generate_uid
 
 SLIDE_HANDLER = "displaysets-dicom-microscopy.slide"
 ANNOTATION_HANDLER = "displaysets-dicom-microscopy.annotations"
 
 
 def make_host() -> PluginHost:
-    host = PluginHost(autoload=False, builtins=True, allow=(), block=(), handler_order=())
+    host = PluginHost(
+        autoload=False, builtins=True, allow=(), block=(), handler_order=()
+    )
     host.register(
-        microscopy_plugin, "dicom-microscopy", distribution="displaysets-dicom-microscopy"
+        microscopy_plugin,
+        "dicom-microscopy",
+        distribution="displaysets-dicom-microscopy",
     )
     return host
 
@@ -73,7 +76,9 @@ def write_sparse(source: Path, target: Path, drop: set[int]) -> Dataset:
         position.YOffsetInSlideCoordinateSystem = 0
         position.ZOffsetInSlideCoordinateSystem = 0
         path = Dataset()
-        path.OpticalPathIdentifier = dataset.OpticalPathSequence[0].OpticalPathIdentifier
+        path.OpticalPathIdentifier = dataset.OpticalPathSequence[
+            0
+        ].OpticalPathIdentifier
         item = Dataset()
         item.PlanePositionSlideSequence = DicomSequence([position])
         item.OpticalPathIdentificationSequence = DicomSequence([path])

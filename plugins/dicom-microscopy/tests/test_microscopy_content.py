@@ -8,13 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
-from wsidicom import WsiDicom
-
 from displaysets import ContentError, ExportError
 from displaysets.testing import require_corpus
 from displaysets_dicom_microscopy.content import SlideContent
 from displaysets_dicom_microscopy.export import export_png
+from PIL import Image
+from wsidicom import WsiDicom
 
 PYRAMIDS = ("wsidicom_pyramid_cmu1", "wsidicom_pyramid_camelyon")
 SINGLE_LEVEL_FILES = (
@@ -60,7 +59,9 @@ def test_every_tile_of_every_level_equals_wsidicoms(name: str, microscopy: Any) 
 
 
 @pytest.mark.parametrize("name", SINGLE_LEVEL_FILES)
-def test_tiles_of_single_level_files_equal_wsidicoms(name: str, microscopy: Any) -> None:
+def test_tiles_of_single_level_files_equal_wsidicoms(
+    name: str, microscopy: Any
+) -> None:
     path = require_corpus("sm", name)
     slide, content = _load(microscopy, [path])
     [level] = slide.attributes["levels"]

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from displaysets.testing import require_corpus
 
 SLIDE_HANDLER = "displaysets-dicom-microscopy.slide"
@@ -17,7 +16,9 @@ PYRAMIDS = ("wsidicom_pyramid_cmu1", "wsidicom_pyramid_camelyon")
 
 
 @pytest.mark.parametrize("name", PYRAMIDS)
-def test_a_toolmade_pyramid_is_one_display_set_with_its_levels(name: str, microscopy: Any) -> None:
+def test_a_toolmade_pyramid_is_one_display_set_with_its_levels(
+    name: str, microscopy: Any
+) -> None:
     folder = require_corpus("toolmade", "sm", name)
     expected = json.loads((folder / "pyramid.expected.json").read_text())
     service = microscopy.scan([folder])
@@ -67,7 +68,9 @@ def test_a_toolmade_pyramid_is_one_display_set_with_its_levels(name: str, micros
     assert [m.code for m in slide.messages] == []
 
 
-def test_levels_are_ordered_by_resolution_whatever_the_file_order(microscopy: Any) -> None:
+def test_levels_are_ordered_by_resolution_whatever_the_file_order(
+    microscopy: Any,
+) -> None:
     folder = require_corpus("toolmade", "sm", "wsidicom_pyramid_camelyon")
     files = sorted(folder.glob("*.dcm"), reverse=True)
     [slide] = microscopy.slides(microscopy.scan(files))
@@ -80,19 +83,41 @@ def test_levels_are_ordered_by_resolution_whatever_the_file_order(microscopy: An
 # (total pixel matrix, tile size, frames, photometric interpretation, transfer syntax)
 SINGLE_LEVEL_FILES = {
     "ezwsi_multiframe_camelyon_challenge_image.dcm": (
-        (1152, 700), (256, 256), 15, "YBR_FULL_422", "1.2.840.10008.1.2.4.50"
+        (1152, 700),
+        (256, 256),
+        15,
+        "YBR_FULL_422",
+        "1.2.840.10008.1.2.4.50",
     ),
     "highdicom_sm_image.dcm": ((50, 50), (10, 10), 25, "RGB", "1.2.840.10008.1.2.1"),
     "highdicom_sm_image_jpegls.dcm": (
-        (50, 50), (10, 10), 25, "RGB", "1.2.840.10008.1.2.4.80"
+        (50, 50),
+        (10, 10),
+        25,
+        "RGB",
+        "1.2.840.10008.1.2.4.80",
     ),
     "highdicom_sm_image_numbers.dcm": (
-        (50, 50), (10, 10), 25, "RGB", "1.2.840.10008.1.2.1"
+        (50, 50),
+        (10, 10),
+        25,
+        "RGB",
+        "1.2.840.10008.1.2.1",
     ),
     "wsi2dcm_jpeg.dcm": (
-        (957, 715), (256, 256), 12, "YBR_FULL_422", "1.2.840.10008.1.2.4.50"
+        (957, 715),
+        (256, 256),
+        12,
+        "YBR_FULL_422",
+        "1.2.840.10008.1.2.4.50",
     ),
-    "wsi2dcm_jpeg2000.dcm": ((957, 715), (256, 256), 12, "RGB", "1.2.840.10008.1.2.4.90"),
+    "wsi2dcm_jpeg2000.dcm": (
+        (957, 715),
+        (256, 256),
+        12,
+        "RGB",
+        "1.2.840.10008.1.2.4.90",
+    ),
 }
 
 
@@ -115,7 +140,7 @@ def test_a_single_level_file_is_a_one_level_slide(name: str, microscopy: Any) ->
 def test_every_sm_file_lands_in_a_display_set_of_this_plugin(microscopy: Any) -> None:
     folder = require_corpus("sm")
     service = microscopy.scan([folder])
-    by_handler = {}
+    by_handler: dict[str, list[str]] = {}
     for display_set in service.display_sets:
         for uid in display_set.sop_instance_uids:
             by_handler.setdefault(display_set.sop_class_handler_id, []).append(uid)
@@ -158,7 +183,11 @@ def test_dicom_json_pyramid_with_overview_and_thumbnail(microscopy: Any) -> None
     [slide] = microscopy.slides(service)
     levels = slide.attributes["levels"]
     assert [
-        (lv["totalPixelMatrixColumns"], lv["totalPixelMatrixRows"], lv["numberOfFrames"])
+        (
+            lv["totalPixelMatrixColumns"],
+            lv["totalPixelMatrixRows"],
+            lv["numberOfFrames"],
+        )
         for lv in levels
     ] == [(47807, 47007, 39200), (11951, 11751, 2450), (2987, 2937, 169)]
     assert [lv["tileColumns"] for lv in levels] == [240, 240, 240]
@@ -176,7 +205,10 @@ def test_dicom_json_pyramid_with_overview_and_thumbnail(microscopy: Any) -> None
 def test_dicom_json_optical_path_illumination_and_colour(microscopy: Any) -> None:
     [slide] = microscopy.slides(microscopy.scan([_dicomweb("dmv_metadata_wsi.json")]))
     [level] = slide.attributes["levels"]
-    assert (level["totalPixelMatrixColumns"], level["totalPixelMatrixRows"]) == (374, 297)
+    assert (level["totalPixelMatrixColumns"], level["totalPixelMatrixRows"]) == (
+        374,
+        297,
+    )
     assert (level["tileColumns"], level["tileRows"]) == (512, 512)
     [path] = slide.attributes["opticalPaths"]
     assert path["identifier"] == "1"
@@ -200,7 +232,17 @@ def test_dicom_json_instances_without_series_are_each_a_slide(microscopy: Any) -
     assert len(found) == 11
     assert all(len(d.attributes["levels"]) == 1 for d in found)
     assert sorted(d.attributes["levels"][0]["numberOfFrames"] for d in found) == [
-        1, 2, 8, 28, 91, 325, 1250, 2048, 2048, 2048, 2048
+        1,
+        2,
+        8,
+        28,
+        91,
+        325,
+        1250,
+        2048,
+        2048,
+        2048,
+        2048,
     ]
 
 
