@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import threading
 import weakref
 from collections import OrderedDict
@@ -96,7 +97,7 @@ def parse_content(dataset: Any, location: str) -> ParsedContent:
     reader = "pydicom"
     try:
         raw = _raw_children(dataset, location)
-    except (RawParseError, ValueError, OSError, UnicodeDecodeError, IndexError) as error:
+    except (RawParseError, ValueError, OSError, IndexError, RecursionError, struct.error) as error:
         logger.info("%s: fast reader gave up (%s); using pydicom", location, error)
         raw = None
     if raw is not None:

@@ -146,7 +146,7 @@ def export_html(display_set: DisplaySet, destination: Path, overwrite: bool) -> 
         raise ExportError(f"{target} exists; pass overwrite to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     page = StructuredReport(display_set).html
-    target.write_text(page, encoding="utf-8")
+    target.write_bytes(page.encode("utf-8"))
     return [target]
 
 

@@ -182,7 +182,7 @@ class RawView:
         vr = self.vr(tag)
         code = _BINARY_FORMATS.get(vr)
         if code is not None:
-            size = struct.calcsize(code)
+            size = struct.calcsize("<" + code)
             count = len(value) // size
             order = "<" if self._little else ">"
             return list(struct.unpack_from(f"{order}{count}{code}", value))
@@ -303,7 +303,7 @@ class DatasetView:
                     numbers.extend(float(p) for p in bytes(value).decode("ascii").split("\\")
                                    if p.strip())
                 else:
-                    count = len(value) // struct.calcsize(code)
+                    count = len(value) // struct.calcsize("<" + code)
                     numbers.extend(struct.unpack_from(f"<{count}{code}", value))
             elif value not in (None, ""):
                 numbers.append(float(value) if not isinstance(value, int) else value)
