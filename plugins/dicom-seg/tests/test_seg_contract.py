@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import displaysets_dicom_seg.plugin
 import pydicom
@@ -31,7 +32,7 @@ def _split_by_sop_instance_uid() -> tuple[list[Path], list[Path]]:
 
 
 class TestDicomSegContract(HandlerContract):
-    plugin = displaysets_dicom_seg.plugin
+    plugin: ClassVar[object] = displaysets_dicom_seg.plugin
     plugin_name = "dicom-seg"
     distribution = "displaysets-dicom-seg"
 

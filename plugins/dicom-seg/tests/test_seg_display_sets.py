@@ -214,3 +214,13 @@ def test_records_are_json(scan_paths: Scan, seg_sets: SegSets, seg_dir: Path) ->
     for display_set in seg_sets(scan_paths(sorted(seg_dir.glob("*.dcm")))):
         data = json.loads(display_set.to_json_string())
         assert DisplaySet.from_json(data).to_json() == data
+
+
+def test_big_endian_copy_with_more_per_frame_items_than_frames(
+    scan_one: One, seg_dir: Path
+) -> None:
+    display_set = scan_one([seg_dir / "pydicom_liver_expb_1frame.dcm"])
+    assert display_set.num_frames == 1
+    assert display_set.attributes["numberOfPlanes"] == 1
+    (text,) = [m.text for m in display_set.messages if m.code == "FRAME_COUNT_MISMATCH"]
+    assert "has 3 items for 1 frame(s) of pixel data" in text

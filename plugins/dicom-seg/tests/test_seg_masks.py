@@ -115,7 +115,7 @@ def test_fractional_masks_placed_by_position_equal_highdicom_frames(
         position = tuple(
             float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient
         )
-        index = [p.image_position for p in content.planes].index(position)
+        index = [tuple(p.image_position or ()) for p in content.planes].index(position)
         expected = seg.get_stored_frame(number).astype(np.float32) / np.float32(255)
         np.testing.assert_array_equal(mask.array[index], expected)
     # This file stores only 0 and its Maximum Fractional Value 255.
@@ -129,7 +129,11 @@ def test_planes_are_ordered_along_the_slice_normal(
     orientation = content.analysis.layout.frames[0].image_orientation
     assert orientation is not None
     normal = np.cross(orientation[:3], orientation[3:])
-    distances = [float(np.dot(p.image_position, normal)) for p in content.planes]
+    distances = [
+        float(np.dot(p.image_position or (0.0, 0.0, 0.0), normal))
+        for p in content.planes
+    ]
+    assert all(p.image_position is not None for p in content.planes)
     assert distances == sorted(distances)
 
 

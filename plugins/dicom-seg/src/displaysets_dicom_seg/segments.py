@@ -331,7 +331,7 @@ def describe_segmentation(dataset: Dataset, location: str) -> SegmentationDescri
                 Severity.WARNING,
                 f"Segment Numbers are {', '.join(str(n) for n in numbers[:10])}"
                 f"{' ...' if len(numbers) > 10 else ''}; they should run from "
-                f"{first} without gaps (missing: {shown or 'below ' + str(first)})",
+                f"{first} without gaps" + (f" (missing: {shown})" if shown else ""),
             )
     return SegmentationDescription(
         segmentation_type, fractional_type, maximum, segments, findings
