@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydicom.dataset import Dataset
@@ -63,6 +64,9 @@ class Instance:
         Whatever the source needs to fetch the instance again (a JSON object, a URL).
     bulk_data_uris
         Attribute path -> BulkDataURI, for metadata read from DICOM JSON.
+
+    The identifying attributes are read once and cached: a source completes the
+    dataset (UIDs from File Meta, derived stand-ins) before it makes the instance.
     """
 
     dataset: Dataset
@@ -73,31 +77,31 @@ class Instance:
     source_key: Any = None
     bulk_data_uris: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def sop_instance_uid(self) -> str:
         return _text(self.dataset, "SOPInstanceUID")
 
-    @property
+    @cached_property
     def sop_class_uid(self) -> str:
         return _text(self.dataset, "SOPClassUID")
 
-    @property
+    @cached_property
     def series_instance_uid(self) -> str:
         return _text(self.dataset, "SeriesInstanceUID")
 
-    @property
+    @cached_property
     def study_instance_uid(self) -> str:
         return _text(self.dataset, "StudyInstanceUID")
 
-    @property
+    @cached_property
     def modality(self) -> str:
         return _text(self.dataset, "Modality")
 
-    @property
+    @cached_property
     def instance_number(self) -> int | None:
         return _integer(self.dataset, "InstanceNumber")
 
-    @property
+    @cached_property
     def number_of_frames(self) -> int:
         """NumberOfFrames, else 1 for an instance with pixel data, else 0."""
         frames = _integer(self.dataset, "NumberOfFrames")
