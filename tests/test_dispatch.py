@@ -211,12 +211,28 @@ def test_a_conflicting_duplicate_is_reported_and_both_are_kept(
     assert len({d.display_set_instance_uid for d in display_sets}) == 2
     assert [p.code for p in service.problems] == ["DUPLICATE_SOP_INSTANCE_UID"]
     assert service.problems[0].location == str(second)
-    flagged = [
-        d
+    flagged = sorted(
+        d.instances[0].location
         for d in display_sets
         if any(m.code == "DUPLICATE_SOP_INSTANCE_UID" for m in d.messages)
-    ]
-    assert [d.instances[0].location for d in flagged] == [str(second)]
+    )
+    assert flagged == sorted([str(first), str(second)])
+
+
+def test_conflicting_duplicates_get_the_same_uids_in_any_order(
+    write_dicom: Callable[..., Path],
+) -> None:
+    first = write_dicom(sop_instance_uid="1.2.3.4.5.6", PatientName="First^Copy")
+    second = write_dicom(sop_instance_uid="1.2.3.4.5.6", PatientName="Second^Copy")
+    forward = scan_files(isolated_host(), first, second).display_sets
+    backward = scan_files(isolated_host(), second, first).display_sets
+
+    def uid_by_file(display_sets: list[DisplaySet]) -> dict[str, str]:
+        return {
+            d.instances[0].location: d.display_set_instance_uid for d in display_sets
+        }
+
+    assert uid_by_file(forward) == uid_by_file(backward)
 
 
 def test_adding_instances_later_redispatches_only_that_series(

@@ -130,10 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=Path,
         metavar="FILE",
-        help="where to write (a file, or a folder for image stacks)",
+        help="where to write: a file, or a folder (image stacks always write one)",
     )
     export.add_argument(
         "--overwrite", action="store_true", help="replace an existing file"
+    )
+    export.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for the plugin's exporter, e.g. level=2 (repeatable)",
     )
     return parser
 
@@ -430,7 +437,18 @@ def command_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"no display set {args.display_set} in the scanned input "
             "(see 'displaysets scan')"
         ) from None
-    written = service.export(display_set, args.output, overwrite=args.overwrite)
+    options: dict[str, str] = {}
+    for option in args.option:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise UsageError(f"--option must read KEY=VALUE, got {option!r}")
+        options[key.strip()] = value
+    try:
+        written = service.export(
+            display_set, args.output, overwrite=args.overwrite, **options
+        )
+    except TypeError as error:
+        raise UsageError(f"the exporter does not take these options: {error}") from None
     if not args.quiet:
         for path in written:
             out.write(f"wrote {path}\n")

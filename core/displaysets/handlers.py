@@ -62,7 +62,8 @@ class Claim:
 HandlerAnswer = Union[Sequence[DisplaySet], Claim]  # noqa: UP007 (a runtime alias)
 GetDisplaySets = Callable[["Offer"], HandlerAnswer]
 LoadContent = Callable[[DisplaySet], Any]
-ExportContent = Callable[[DisplaySet, Path, bool], list[Path]]
+ExportContent = Callable[..., list[Path]]
+"""``export(display_set, destination, overwrite, **options) -> files written``."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ class HandlerModule:
     load
         Loads a display set's content on demand (pixels, HTML, bytes, masks, tiles).
     export
-        Writes a display set's content to a path; returns the files written.
+        Writes a display set's content to a path; returns the files written. Called
+        as ``export(display_set, destination, overwrite)``, plus keyword options
+        when the user gives ``--option KEY=VALUE``.
     required_attributes
         Keywords the handler needs in the metadata; a source that leaves them out
         (reduced DICOMweb metadata) is asked for the full metadata.

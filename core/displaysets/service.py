@@ -117,8 +117,8 @@ class DisplaySetService:
         self.studies: dict[str, Study] = {}
         self.problems: list[Problem] = []
         self.sources: list[DataSource] = []
-        self._by_sop_instance: dict[str, Instance] = {}
-        self._conflicting: dict[str, list[Instance]] = {}
+        self._copies: dict[str, list[Instance]] = {}
+        """SOP Instance UID -> the instances with that UID and distinct content."""
         self._dirty: dict[tuple[str, str], Series] = {}
         self._series_results: dict[
             tuple[str, str], tuple[list[DisplaySet], list[GroupExplanation]]
@@ -155,8 +155,8 @@ class DisplaySetService:
     def add_instance(self, instance: Instance) -> None:
         """Add one instance; its series is dispatched again when next asked."""
         uid = instance.sop_instance_uid
-        known = self._by_sop_instance.get(uid)
-        if known is not None:
+        copies = self._copies.setdefault(uid, [])
+        for known in copies:
             if self._same_content(known, instance):
                 self.identical_copies += 1
                 logger.info(
@@ -166,25 +166,36 @@ class DisplaySetService:
                     uid,
                 )
                 return
+        if copies:
             self.report(
                 Problem(
                     instance.location,
                     "DUPLICATE_SOP_INSTANCE_UID",
                     Severity.WARNING,
-                    f"SOP Instance UID {uid} is also used by {known.location} with "
-                    "different content; both are kept, each in its own display set",
+                    f"SOP Instance UID {uid} is also used by {copies[0].location} "
+                    "with different content; both are kept, each in its own "
+                    "display set",
                 )
             )
-            self._conflicting.setdefault(uid, []).append(instance)
-        else:
-            self._by_sop_instance[uid] = instance
+            for known in copies:  # their display set UIDs now carry a salt too
+                self._mark_dirty(known)
+        copies.append(instance)
         study = self.studies.get(instance.study_instance_uid)
         if study is None:
             study = Study(instance.study_instance_uid)
             self.studies[study.study_instance_uid] = study
         series = study.get_series(instance.series_instance_uid)
         series.instances.append(instance)
-        self._dirty[(study.study_instance_uid, series.series_instance_uid)] = series
+        self._mark_dirty(instance)
+
+    def _mark_dirty(self, instance: Instance) -> None:
+        """Have the instance's series dispatched again when display sets are asked."""
+        study = self.studies.get(instance.study_instance_uid)
+        series = study.series.get(instance.series_instance_uid) if study else None
+        if series is not None:
+            self._dirty[(instance.study_instance_uid, series.series_instance_uid)] = (
+                series
+            )
         self._resolved = False
 
     @staticmethod
@@ -205,8 +216,7 @@ class DisplaySetService:
     # -- dispatch ------------------------------------------------------------------
 
     def _conflict_of(self, instance: Instance) -> bool:
-        conflicting = self._conflicting.get(instance.sop_instance_uid, ())
-        return any(instance is c for c in conflicting)
+        return len(self._copies.get(instance.sop_instance_uid, ())) > 1
 
     def _dispatch_series(
         self, study: Study, series: Series
@@ -215,8 +225,9 @@ class DisplaySetService:
         for instance in series.instances:
             salt = ""
             if self._conflict_of(instance):
-                # A conflicting copy of a SOP Instance UID is dispatched on its own,
-                # its display set UIDs salted with its content so they stay distinct.
+                # Every copy of a SOP Instance UID with conflicting content is
+                # dispatched on its own, its display set UIDs salted with its content
+                # so they stay distinct whatever order the copies were read in.
                 salt = instance.source.fingerprint(instance)
             groups.setdefault((instance.sop_class_uid, salt), []).append(instance)
         display_sets: list[DisplaySet] = []
@@ -235,13 +246,17 @@ class DisplaySetService:
 
     def _mark_duplicates(self, display_set: DisplaySet) -> None:
         for instance in display_set.instances:
-            known = self._by_sop_instance.get(instance.sop_instance_uid)
-            if known is not None and known is not instance:
+            others = [
+                c.location
+                for c in self._copies.get(instance.sop_instance_uid, ())
+                if c is not instance
+            ]
+            if others:
                 display_set.add_message(
                     "DUPLICATE_SOP_INSTANCE_UID",
                     Severity.WARNING,
                     f"{instance.location} has SOP Instance UID "
-                    f"{instance.sop_instance_uid}, as {known.location} does, with "
+                    f"{instance.sop_instance_uid}, as {', '.join(others)} does, with "
                     "different content; each copy has its own display set",
                 )
 
@@ -356,7 +371,7 @@ class DisplaySetService:
                         for k in module.required_attributes
                         if k not in instance.dataset
                     ]
-            if missing:
+            if missing and instance.source.metadata_is_reduced(instance):
                 instance.add_message(
                     "METADATA_INCOMPLETE",
                     Severity.WARNING,
@@ -369,8 +384,8 @@ class DisplaySetService:
     def _replace(self, old: Instance, new: Instance) -> None:
         series = self.studies[old.study_instance_uid].series[old.series_instance_uid]
         series.instances = [new if i is old else i for i in series.instances]
-        if self._by_sop_instance.get(old.sop_instance_uid) is old:
-            self._by_sop_instance[old.sop_instance_uid] = new
+        copies = self._copies.get(old.sop_instance_uid, [])
+        self._copies[old.sop_instance_uid] = [new if c is old else c for c in copies]
 
     @staticmethod
     def _call_handler(registered: RegisteredHandler, offer: Offer) -> Claim:
@@ -499,14 +514,21 @@ class DisplaySetService:
         destination: str | Path,
         *,
         overwrite: bool = False,
+        **options: str,
     ) -> list[Path]:
-        """Write a display set's content in its plugin's natural format."""
+        """Write a display set's content in its plugin's natural format.
+
+        ``options`` (from ``displaysets export --option KEY=VALUE``) are passed to the
+        handler's exporter as keyword arguments, for example a pyramid level.
+        """
         handler = self.handler_of(display_set)
         if handler is None or handler.export is None:
             raise ContentError(
                 f"display set {display_set.display_set_instance_uid} "
                 f"({display_set.plugin}): its handler cannot export content"
             )
+        if options:
+            return handler.export(display_set, Path(destination), overwrite, **options)
         return handler.export(display_set, Path(destination), overwrite)
 
 
