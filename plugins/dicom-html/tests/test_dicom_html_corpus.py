@@ -10,12 +10,11 @@ import pydicom
 import pytest
 from displaysets import DisplaySet, PluginHost, ReferenceStatus, scan
 from displaysets.testing import HandlerContract, corpus_dir, require_corpus
-
 from displaysets_dicom_html import plugin
+from displaysets_dicom_html.content import ContentTree, build_tree
 from displaysets_dicom_html.document import parse_content
 from displaysets_dicom_html.report import StructuredReport
 from displaysets_dicom_html.views import DatasetView
-from displaysets_dicom_html.content import ContentTree, build_tree
 
 CT2 = ("dicomdir", "pydicom_dicomdirtests", "77654033", "CT2")
 BIG_REPORT = "highdicom_tid1500_measurement_report_2000_groups"
@@ -46,7 +45,8 @@ def only_report(*paths: Path) -> DisplaySet:
 
 def expected(name: str) -> dict[str, Any]:
     path = require_corpus("toolmade", "sr", f"{name}.expected.json")
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 class TestDicomHtmlContract(HandlerContract):
@@ -72,9 +72,9 @@ def test_non_ascii_reports_hold_the_exact_unicode_text(name: str) -> None:
     report = StructuredReport(display_set)
     assert display_set.attributes["documentTitle"] == truth["root_concept"]
     assert str(report.dataset.PatientName) == truth["PatientName"]
-    assert StructuredReport(display_set).html.count(
-        f'title="{truth["PatientName"]}"'
-    ) == 1
+    assert (
+        StructuredReport(display_set).html.count(f'title="{truth["PatientName"]}"') == 1
+    )
     page = report.html
     for entry in truth["items"]:
         item = report.tree.index[entry["path"]]
@@ -125,9 +125,10 @@ def test_key_object_selection_lists_and_resolves_its_key_images() -> None:
     assert [k["SOPInstanceUID"] for k in key_images] == truth[
         "referenced_sop_instance_uids"
     ]
-    assert f"{display_set.attributes['documentTitle']} (DCM 113000)" == truth[
-        "document_title"
-    ]
+    assert (
+        f"{display_set.attributes['documentTitle']} (DCM 113000)"
+        == truth["document_title"]
+    )
     for uid in truth["referenced_sop_instance_uids"]:
         (reference,) = [r for r in display_set.references if r.uid == uid]
         assert reference.purpose == "key image"
@@ -155,7 +156,11 @@ def _oracle_groups(path: Path) -> list[dict[str, Any]]:
 
     def walk(items: Any) -> None:
         for item in items:
-            name = item.ConceptNameCodeSequence[0] if "ConceptNameCodeSequence" in item else None
+            name = (
+                item.ConceptNameCodeSequence[0]
+                if "ConceptNameCodeSequence" in item
+                else None
+            )
             if name is not None and (name.CodeValue, name.CodingSchemeDesignator) == (
                 "125007",
                 "DCM",
@@ -205,14 +210,16 @@ def test_the_large_measurement_report_is_counted_and_extracted_exactly() -> None
     assert attributes["numMeasurementGroups"] == truth["measurement_groups"]
     assert attributes["isMeasurementReport"] is True
     assert attributes["templateIdentifier"] == "1500"
-    image_references = [r for r in display_set.references if r.kind.value == "SOPInstanceUID"]
+    image_references = [
+        r for r in display_set.references if r.kind.value == "SOPInstanceUID"
+    ]
     assert len(image_references) == len(truth["referenced_images"])
     assert {r.status for r in image_references} == {ReferenceStatus.RESOLVED}
 
     groups = StructuredReport(display_set).measurement_groups
     oracle = _oracle_groups(path)
     assert len(groups) == len(oracle) == truth["measurement_groups"]
-    for group, want in zip(groups, oracle):
+    for group, want in zip(groups, oracle, strict=True):
         assert group.tracking_identifier == want["tracking_identifier"]
         assert group.tracking_uid == want["tracking_uid"]
         assert group.finding is not None and group.finding.meaning == want["finding"]
@@ -251,7 +258,10 @@ def test_header_fields_of_a_verified_report() -> None:
     assert attributes["documentTitle"] == "Diagnosis"
     assert attributes["completionFlag"] == "COMPLETE"
     assert attributes["verificationFlag"] == "VERIFIED"
-    assert (attributes["contentDate"], attributes["contentTime"]) == ("20010213", "184746")
+    assert (attributes["contentDate"], attributes["contentTime"]) == (
+        "20010213",
+        "184746",
+    )
     assert [o["name"] for o in attributes["observers"]] == [
         "Riesmeier^Jörg",
         "Observer^Verifying",

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from displaysets import PluginHost, scan
 from displaysets.testing import corpus_dir
-
 from displaysets_dicom_html import plugin
 from displaysets_dicom_html.report import StructuredReport
 
@@ -39,7 +38,8 @@ DELIBERATE_DIFFERENCES: tuple[tuple[str, str], ...] = (
         "place in the tree",
     ),
     (
-        r"[A-Za-z]+ image( with presentation state)?|[A-Za-z0-9]+Storage|[A-Za-z ]+ (object|document|waveform)",
+        r"[A-Za-z]+ image( with presentation state)?|[A-Za-z0-9]+Storage"
+        r"|[A-Za-z ]+ (object|document|waveform)",
         "dsr2html abbreviates referenced SOP classes ('CT image'); we show the SOP "
         "class name ('CT Image Storage') with the SOP Instance UID",
     ),
@@ -73,8 +73,31 @@ _DELIBERATE = [re.compile(rf"^(?:{pattern})$") for pattern, _ in DELIBERATE_DIFF
 
 
 _BLOCKS = frozenset(
-    "address blockquote br dd div dl dt h1 h2 h3 h4 h5 h6 hr li ol p pre table td th "
-    "tr ul".split()
+    [
+        "address",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    ]
 )
 
 
@@ -212,7 +235,11 @@ def missing_from_ours(theirs: str, ours: str) -> list[str]:
             if part in checked:
                 continue
             checked.add(part)
-            if part in our_fragments or part in our_text or any(rule.match(part) for rule in _DELIBERATE):
+            if (
+                part in our_fragments
+                or part in our_text
+                or any(rule.match(part) for rule in _DELIBERATE)
+            ):
                 continue
             if run_together(part, our_text, our_fragments):
                 continue

@@ -15,8 +15,11 @@ class Code:
     scheme_version: str = ""
 
     def to_json(self) -> dict[str, str]:
-        data = {"CodeValue": self.value, "CodingSchemeDesignator": self.scheme,
-                "CodeMeaning": self.meaning}
+        data = {
+            "CodeValue": self.value,
+            "CodingSchemeDesignator": self.scheme,
+            "CodeMeaning": self.meaning,
+        }
         if self.scheme_version:
             data["CodingSchemeVersion"] = self.scheme_version
         return data

@@ -178,8 +178,13 @@ def _fill_value(item: ContentItem, view: ItemView) -> None:
         if not view.has(t.TEXT_VALUE):
             item.problems.append("TEXT item without Text Value")
     elif kind in ("DATETIME", "DATE", "TIME", "UIDREF", "PNAME"):
-        tag = {"DATETIME": t.DATE_TIME, "DATE": t.DATE, "TIME": t.TIME,
-               "UIDREF": t.UID, "PNAME": t.PERSON_NAME}[kind]
+        tag = {
+            "DATETIME": t.DATE_TIME,
+            "DATE": t.DATE,
+            "TIME": t.TIME,
+            "UIDREF": t.UID,
+            "PNAME": t.PERSON_NAME,
+        }[kind]
         item.text = view.string(tag)
         if not view.has(tag):
             item.problems.append(f"{kind} item without its value")
@@ -190,7 +195,9 @@ def _fill_value(item: ContentItem, view: ItemView) -> None:
     elif kind == "NUM":
         _fill_measurement(item, view)
     elif kind in ("IMAGE", "COMPOSITE", "WAVEFORM"):
-        item.references = [read_sop_reference(v) for v in view.items(t.REFERENCED_SOP_SEQUENCE)]
+        item.references = [
+            read_sop_reference(v) for v in view.items(t.REFERENCED_SOP_SEQUENCE)
+        ]
         if not item.references:
             item.problems.append(f"{kind} item without Referenced SOP Sequence")
     elif kind in ("SCOORD", "SCOORD3D"):
@@ -219,7 +226,8 @@ def _fill_value(item: ContentItem, view: ItemView) -> None:
             rows=int(next(iter(view.numbers(t.NUMBER_OF_TABLE_ROWS)), 0)),
             columns=int(next(iter(view.numbers(t.NUMBER_OF_TABLE_COLUMNS)), 0)),
             row_headers=tuple(
-                _definition_header(v) for v in view.items(t.TABLE_ROW_DEFINITION_SEQUENCE)
+                _definition_header(v)
+                for v in view.items(t.TABLE_ROW_DEFINITION_SEQUENCE)
             ),
             column_headers=tuple(
                 _definition_header(v)
@@ -238,7 +246,9 @@ def _fill_value(item: ContentItem, view: ItemView) -> None:
             nested = view.items(tag)
             if nested:
                 shown = "; ".join(
-                    str(read_code(v)) if v.has(t.CODE_MEANING) else f"{len(v.tags())} attributes"
+                    str(read_code(v))
+                    if v.has(t.CODE_MEANING)
+                    else f"{len(v.tags())} attributes"
                     for v in nested
                 )
             else:
@@ -269,7 +279,10 @@ def _fill_measurement(item: ContentItem, view: ItemView) -> None:
     item.measurement.unit = first_code(value, t.MEASUREMENT_UNITS_CODE_SEQUENCE)
     if numerator and denominator:
         item.measurement.rational = (int(numerator[0]), int(denominator[0]))
-    if not item.measurement.numeric_value and item.measurement.floating_point_value is None:
+    if (
+        not item.measurement.numeric_value
+        and item.measurement.floating_point_value is None
+    ):
         item.problems.append("NUM item without Numeric Value")
     if item.measurement.unit is None:
         item.problems.append("NUM item without Measurement Units Code Sequence")

@@ -9,12 +9,15 @@ Trees are cached per instance so building display sets and loading content parse
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import struct
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -87,17 +90,47 @@ def _raw_children(dataset: Any, location: str) -> tuple[list[RawView], bool] | N
     items = reader.sequence(bytes(data))
     charset = CharacterSet(dataset.get("SpecificCharacterSet"))
     little = bool(element.is_little_endian)
-    return [RawView(item, charset, little) for item in items], truncated or reader.truncated
+    return [
+        RawView(item, charset, little) for item in items
+    ], truncated or reader.truncated
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large tree of objects is built.
+
+    Building tens of thousands of items otherwise triggers many collections that find
+    nothing to free (the tree holds no cycles), a quarter of the time spent.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_content(dataset: Any, location: str) -> ParsedContent:
     """Read the content tree of ``dataset`` (the document's root is the dataset)."""
+    with gc_paused():
+        return _parse_content(dataset, location)
+
+
+def _parse_content(dataset: Any, location: str) -> ParsedContent:
     problems: list[str] = []
     root: ItemView | None = None
     reader = "pydicom"
     try:
         raw = _raw_children(dataset, location)
-    except (RawParseError, ValueError, OSError, IndexError, RecursionError, struct.error) as error:
+    except (
+        RawParseError,
+        ValueError,
+        OSError,
+        IndexError,
+        RecursionError,
+        struct.error,
+    ) as error:
         logger.info("%s: fast reader gave up (%s); using pydicom", location, error)
         raw = None
     if raw is not None:

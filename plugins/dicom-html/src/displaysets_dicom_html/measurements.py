@@ -140,7 +140,9 @@ def _region(item: ContentItem) -> Region:
         for child in item.children:  # SCOORD is SELECTED FROM an IMAGE
             references.extend(child.references)
     region.referenced_sop_instance_uids = tuple(r.sop_instance_uid for r in references)
-    region.referenced_frame_numbers = tuple(n for r in references for n in r.frame_numbers)
+    region.referenced_frame_numbers = tuple(
+        n for r in references for n in r.frame_numbers
+    )
     region.referenced_segment_numbers = tuple(
         n for r in references for n in r.segment_numbers
     )

@@ -1,4 +1,4 @@
-"""The ``dicom-html`` plugin: structured reports and key object selections as display sets.
+"""The ``dicom-html`` plugin: structured reports and key object selections.
 
 Every SR storage SOP class and Key Object Selection is handled: one display set per
 document, newest first, carrying the document's title, flags, dates, observers,
@@ -53,7 +53,9 @@ def _display_set(offer: Offer, instance: Any) -> DisplaySet:
     ]
     attributes: dict[str, Any] = {
         "documentTitle": summary.title,
-        "documentTitleCode": summary.title_code.to_json() if summary.title_code else None,
+        "documentTitleCode": summary.title_code.to_json()
+        if summary.title_code
+        else None,
         "completionFlag": summary.completion_flag,
         "verificationFlag": summary.verification_flag,
         "preliminaryFlag": summary.preliminary_flag,
@@ -82,7 +84,9 @@ def _display_set(offer: Offer, instance: Any) -> DisplaySet:
         [instance], attributes=attributes, references=references, num_frames=0
     )
     for problem in parsed.problems:
-        display_set.add_message("SR_CONTENT_INCOMPLETE", Severity.WARNING, f"{location}: {problem}")
+        display_set.add_message(
+            "SR_CONTENT_INCOMPLETE", Severity.WARNING, f"{location}: {problem}"
+        )
     if summary.item_problems:
         display_set.add_message(
             "SR_CONTENT_ITEM_INVALID",
@@ -94,7 +98,8 @@ def _display_set(offer: Offer, instance: Any) -> DisplaySet:
         display_set.add_message(
             "SR_BROKEN_BY_REFERENCE",
             Severity.WARNING,
-            f"{location}: {len(summary.broken_references)} by-reference relationship(s) "
+            f"{location}: {len(summary.broken_references)} by-reference "
+            "relationship(s) "
             f"point nowhere or in a circle: {_listed(summary.broken_references)}",
         )
     return display_set
@@ -103,8 +108,11 @@ def _display_set(offer: Offer, instance: Any) -> DisplaySet:
 def _newest_first_key(instance: Any) -> tuple[str, int, str]:
     from displaysets_dicom_html.summary import document_time
 
-    return (document_time(instance.dataset), instance.instance_number or 0,
-            instance.sop_instance_uid)
+    return (
+        document_time(instance.dataset),
+        instance.instance_number or 0,
+        instance.sop_instance_uid,
+    )
 
 
 def get_sr_display_sets(offer: Offer) -> Claim:
@@ -133,8 +141,10 @@ def load_report(display_set: DisplaySet) -> Any:
     return StructuredReport(display_set)
 
 
-def export_html(display_set: DisplaySet, destination: Path, overwrite: bool) -> list[Path]:
-    """Write the report's HTML page; a folder destination gets ``<SOPInstanceUID>.html``."""
+def export_html(
+    display_set: DisplaySet, destination: Path, overwrite: bool
+) -> list[Path]:
+    """Write the report's HTML page (into a folder as ``<SOPInstanceUID>.html``)."""
     from displaysets.errors import ExportError
 
     from displaysets_dicom_html.report import StructuredReport

@@ -17,7 +17,7 @@ from typing import Final, Union
 
 logger = logging.getLogger(__name__)
 
-RawValue = Union[bytes, list["RawItem"]]
+RawValue = Union[bytes, list["RawItem"]]  # noqa: UP007 (an alias needs Union on 3.9)
 RawItem = dict[int, tuple[str, RawValue]]
 
 ITEM: Final = 0xFFFEE000
@@ -28,13 +28,45 @@ _LONG_VRS: Final = frozenset(
     {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
 )
 
-_LONG_VRS_BYTES: Final = frozenset(vr.encode() for vr in _LONG_VRS)
+_UNKNOWN_VR: Final = ("", False)
 _KNOWN_VRS: Final = {
-    vr.encode(): vr
-    for vr in (
-        "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV "
-        "TM UC UI UL UN UR US UT UV"
-    ).split()
+    vr.encode(): (vr, vr in _LONG_VRS)
+    for vr in [
+        "AE",
+        "AS",
+        "AT",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "FD",
+        "FL",
+        "IS",
+        "LO",
+        "LT",
+        "OB",
+        "OD",
+        "OF",
+        "OL",
+        "OV",
+        "OW",
+        "PN",
+        "SH",
+        "SL",
+        "SQ",
+        "SS",
+        "ST",
+        "SV",
+        "TM",
+        "UC",
+        "UI",
+        "UL",
+        "UN",
+        "UR",
+        "US",
+        "UT",
+        "UV",
+    ]
 }
 
 
@@ -74,7 +106,9 @@ class RawReader:
         self._long_length = struct.Struct(prefix + "L")
         self.truncated = False
 
-    def sequence(self, data: bytes, start: int = 0, end: int | None = None) -> list[RawItem]:
+    def sequence(
+        self, data: bytes, start: int = 0, end: int | None = None
+    ) -> list[RawItem]:
         """The items of a sequence value held in ``data[start:end]``."""
         items, _ = self._items(data, start, len(data) if end is None else end, False)
         return items
@@ -114,7 +148,6 @@ class RawReader:
         unpack_long = self._long_length.unpack_from
         unpack_short = self._short_length.unpack_from
         implicit = self.implicit_vr
-        long_vrs = _LONG_VRS_BYTES
         known = _KNOWN_VRS
         while pos + 8 <= end:
             group, element, length = unpack(data, pos)
@@ -128,8 +161,8 @@ class RawReader:
                 pos += 8
             else:
                 vr_bytes = data[pos + 4 : pos + 6]
-                vr = known.get(vr_bytes, "")
-                if vr_bytes in long_vrs:
+                vr, is_long = known.get(vr_bytes, _UNKNOWN_VR)
+                if is_long:
                     if pos + 12 > end:
                         self.truncated = True
                         return item, end

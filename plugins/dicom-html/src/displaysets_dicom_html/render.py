@@ -93,7 +93,8 @@ def format_person_name(value: str) -> str:
 def _person(value: str) -> str:
     if not value:
         return ""
-    return f'<span class="pname" title="{escape(value)}">{escape(format_person_name(value))}</span>'
+    shown = escape(format_person_name(value))
+    return f'<span class="pname" title="{escape(value)}">{shown}</span>'
 
 
 def _code(code: Code | None) -> str:
@@ -103,7 +104,7 @@ def _code(code: Code | None) -> str:
     if code.scheme_version:
         designator += f" {code.scheme_version}"
     return (
-        f'{escape(code.meaning or code.value)} '
+        f"{escape(code.meaning or code.value)} "
         f'<span class="code">({escape(designator)})</span>'
     )
 
@@ -121,7 +122,8 @@ def _numbers(values: Iterable[float]) -> str:
 
 def _reference(reference: SOPReference) -> str:
     parts = [
-        f'<span class="sop-class">{escape(_sop_class_name(reference.sop_class_uid))}</span> '
+        f'<span class="sop-class">{escape(_sop_class_name(reference.sop_class_uid))}'
+        "</span> "
         f'<span class="uid">{escape(reference.sop_instance_uid)}</span>'
     ]
     if reference.frame_numbers:
@@ -147,13 +149,16 @@ def _value(item: ContentItem) -> str:
     if kind == "PNAME":
         return _person(item.text)
     if kind == "DATE":
-        return f'<span title="{escape(item.text)}">{escape(format_date(item.text))}</span>'
-    if kind == "TIME":
-        return f'<span title="{escape(item.text)}">{escape(format_time(item.text))}</span>'
-    if kind == "DATETIME":
         return (
-            f'<span title="{escape(item.text)}">{escape(format_datetime(item.text))}</span>'
+            f'<span title="{escape(item.text)}">{escape(format_date(item.text))}</span>'
         )
+    if kind == "TIME":
+        return (
+            f'<span title="{escape(item.text)}">{escape(format_time(item.text))}</span>'
+        )
+    if kind == "DATETIME":
+        shown = escape(format_datetime(item.text))
+        return f'<span title="{escape(item.text)}">{shown}</span>'
     if kind == "UIDREF":
         return f'<span class="uid">{escape(item.text)}</span>'
     if kind == "CODE":
@@ -166,9 +171,11 @@ def _value(item: ContentItem) -> str:
         c = item.coordinates
         if c is None:
             return ""
-        text = f"{escape(c.graphic_type)} {escape(_points(c.graphic_data, 2 if kind == 'SCOORD' else 3))}"
+        points = _points(c.graphic_data, 2 if kind == "SCOORD" else 3)
+        text = f"{escape(c.graphic_type)} {escape(points)}"
         if c.frame_of_reference_uid:
-            text += f' <span class="code">(frame of reference {escape(c.frame_of_reference_uid)})</span>'
+            uid = escape(c.frame_of_reference_uid)
+            text += f' <span class="code">(frame of reference {uid})</span>'
         return text
     if kind == "TCOORD":
         c = item.coordinates
@@ -192,7 +199,8 @@ def _other_attributes(item: ContentItem) -> str:
     if not item.other_attributes:
         return ""
     rows = "".join(
-        f"<li>{escape(keyword)} = {escape(value)}</li>" for keyword, value in item.other_attributes
+        f"<li>{escape(keyword)} = {escape(value)}</li>"
+        for keyword, value in item.other_attributes
     )
     return f'<ul class="attributes">{rows}</ul>'
 
@@ -203,7 +211,9 @@ def _measurement(item: ContentItem) -> str:
         return ""
     parts = []
     shown = value.numeric_value or (
-        f"{value.floating_point_value!r}" if value.floating_point_value is not None else ""
+        f"{value.floating_point_value!r}"
+        if value.floating_point_value is not None
+        else ""
     )
     if shown:
         unit = value.unit
@@ -215,9 +225,13 @@ def _measurement(item: ContentItem) -> str:
             )
         parts.append(f'<span class="number">{escape(shown)}</span>{unit_text}')
     if value.floating_point_value is not None and value.numeric_value:
-        parts.append(f'<span class="code">(floating point {value.floating_point_value!r})</span>')
+        parts.append(
+            f'<span class="code">(floating point {value.floating_point_value!r})</span>'
+        )
     if value.rational is not None:
-        parts.append(f'<span class="code">({value.rational[0]}/{value.rational[1]})</span>')
+        parts.append(
+            f'<span class="code">({value.rational[0]}/{value.rational[1]})</span>'
+        )
     if value.qualifier is not None:
         parts.append(_code(value.qualifier))
     return " ".join(parts)
@@ -231,11 +245,20 @@ def _table(item: ContentItem) -> str:
     for child in item.children:
         if child.table_cell is not None:
             cells.setdefault(child.table_cell, []).append(_value(child))
-    out = [f'<span class="code">({table.rows} x {table.columns})</span><table class="sr-table">']
+    out = [
+        f'<span class="code">({table.rows} x {table.columns})</span>'
+        '<table class="sr-table">'
+    ]
     if table.column_headers:
-        out.append("<tr><th></th>" + "".join(f"<th>{escape(h)}</th>" for h in table.column_headers) + "</tr>")
+        out.append(
+            "<tr><th></th>"
+            + "".join(f"<th>{escape(h)}</th>" for h in table.column_headers)
+            + "</tr>"
+        )
     for row in range(1, table.rows + 1):
-        header = table.row_headers[row - 1] if row - 1 < len(table.row_headers) else str(row)
+        header = (
+            table.row_headers[row - 1] if row - 1 < len(table.row_headers) else str(row)
+        )
         out.append(f"<tr><th>{escape(header)}</th>")
         for column in range(1, table.columns + 1):
             out.append(f"<td>{'<br>'.join(cells.get((row, column), []))}</td>")
@@ -266,25 +289,52 @@ def _item_open(item: ContentItem, tree: ContentTree) -> str:
             )
         else:
             described = escape(target.concept_meaning) if target else ""
+            anchor = escape(target.path if target else item.by_reference)
+            label = f": {described}" if described else ""
             out.append(
-                f'<a class="by-reference" href="#item-{escape(target.path if target else item.by_reference)}">'
-                f"see content item {target_path}{': ' + described if described else ''}</a>"
+                f'<a class="by-reference" href="#item-{anchor}">'
+                f"see content item {target_path}{label}</a>"
             )
         return "".join(out)
     if item.concept is not None:
         title = escape(f"{item.concept.value}, {item.concept.scheme}")
-        out.append(f'<span class="concept" title="{title}">{escape(item.concept_meaning)}</span>')
+        out.append(
+            f'<span class="concept" title="{title}">'
+            f"{escape(item.concept_meaning)}</span>"
+        )
     value = _value(item)
     if value:
-        out.append(f'{":" if item.concept is not None else ""} <span class="value">{value}</span>')
+        out.append(
+            f"{':' if item.concept is not None else ''} "
+            f'<span class="value">{value}</span>'
+        )
     if item.observation_datetime:
         out.append(
-            f' <span class="code">(observed: {escape(format_datetime(item.observation_datetime))})</span>'
+            ' <span class="code">(observed: '
+            f"{escape(format_datetime(item.observation_datetime))})</span>"
         )
-    if item.value_type not in ("CONTAINER", "TEXT", "CODE", "NUM", "DATETIME", "DATE",
-                               "TIME", "UIDREF", "PNAME", "COMPOSITE", "IMAGE",
-                               "WAVEFORM", "SCOORD", "SCOORD3D", "TCOORD", "TABLE"):
-        out.append(f' <span class="code">(value type {escape(item.value_type or "missing")})</span>')
+    if item.value_type not in (
+        "CONTAINER",
+        "TEXT",
+        "CODE",
+        "NUM",
+        "DATETIME",
+        "DATE",
+        "TIME",
+        "UIDREF",
+        "PNAME",
+        "COMPOSITE",
+        "IMAGE",
+        "WAVEFORM",
+        "SCOORD",
+        "SCOORD3D",
+        "TCOORD",
+        "TABLE",
+    ):
+        out.append(
+            ' <span class="code">(value type '
+            f"{escape(item.value_type or 'missing')})</span>"
+        )
     for problem in item.problems:
         out.append(f' <span class="problem">[{escape(problem)}]</span>')
     return "".join(out)
@@ -302,7 +352,7 @@ def render_tree(tree: ContentTree) -> str:
             continue
         out.append(_item_open(item, tree))
         children = item.children if not item.by_reference else []
-        if children and not (item.value_type == "TABLE"):
+        if children and item.value_type != "TABLE":
             stack.append((None, "</ul></li>"))
             out.append('<ul class="content">')
             stack.extend((child, "") for child in reversed(children))
@@ -337,8 +387,15 @@ def render_header(dataset: Any, title: str) -> str:
         )
         if v
     )
-    rows.append(_row("Patient", " ".join(p for p in (patient, f"({details})" if details else "") if p)))
-    rows.append(_row("Referring Physician", _person(view.string(t.REFERRING_PHYSICIAN_NAME))))
+    rows.append(
+        _row(
+            "Patient",
+            " ".join(p for p in (patient, f"({details})" if details else "") if p),
+        )
+    )
+    rows.append(
+        _row("Referring Physician", _person(view.string(t.REFERRING_PHYSICIAN_NAME)))
+    )
     study = escape(view.string(t.STUDY_DESCRIPTION))
     study_details = ", ".join(
         f"{label} {escape(v)}"
@@ -349,7 +406,14 @@ def render_header(dataset: Any, title: str) -> str:
         )
         if v
     )
-    rows.append(_row("Study", " ".join(p for p in (study, f"({study_details})" if study_details else "") if p)))
+    rows.append(
+        _row(
+            "Study",
+            " ".join(
+                p for p in (study, f"({study_details})" if study_details else "") if p
+            ),
+        )
+    )
     series = escape(view.string(t.SERIES_DESCRIPTION))
     number = view.string(t.SERIES_NUMBER)
     rows.append(_row("Series", f"{series} (#{escape(number)})" if number else series))
@@ -420,10 +484,12 @@ def render_document(
     dataset: Any, tree: ContentTree, messages: Iterable[str] = ()
 ) -> str:
     """The complete HTML page of one SR document."""
-    title = tree.root.concept_meaning or _sop_class_name(DatasetView(dataset).string(t.SOP_CLASS_UID))
+    title = tree.root.concept_meaning or _sop_class_name(
+        DatasetView(dataset).string(t.SOP_CLASS_UID)
+    )
     notes = "".join(f"<li>{escape(m)}</li>" for m in messages)
     parts = [
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n",
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n',
         '<meta name="generator" content="displaysets-dicom-html">\n',
         f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n",

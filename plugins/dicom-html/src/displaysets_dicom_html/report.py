@@ -48,7 +48,7 @@ class StructuredReport:
 
     @property
     def tree(self) -> ContentTree:
-        return self._parsed.tree  # type: ignore[no-any-return]
+        return self._parsed.tree
 
     @cached_property
     def measurement_groups(self) -> list[MeasurementGroup]:
@@ -61,9 +61,10 @@ class StructuredReport:
     @cached_property
     def html(self) -> str:
         """The complete, self-contained HTML page of the document."""
+        from displaysets_dicom_html.document import gc_paused
         from displaysets_dicom_html.render import render_document
 
         messages = [m.text for m in self.display_set.messages]
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), gc_paused():
             warnings.simplefilter("ignore")
             return render_document(self.dataset, self.tree, messages)

@@ -163,8 +163,10 @@ def summarize(dataset: Any, tree: ContentTree) -> Summary:
             uid = reference.sop_instance_uid
             if not uid:
                 continue
-            purpose = "key image" if is_key_object_selection else (
-                f"{item.value_type} content item"
+            purpose = (
+                "key image"
+                if is_key_object_selection
+                else (f"{item.value_type} content item")
             )
             known = summary.referenced_instances.get(uid)
             if known is None:
@@ -173,8 +175,11 @@ def summarize(dataset: Any, tree: ContentTree) -> Summary:
             elif purpose == "key image":
                 known.purpose = purpose
             known.paths.append(item.path)
-            if is_key_object_selection and item.value_type in ("IMAGE", "COMPOSITE",
-                                                               "WAVEFORM"):
+            if is_key_object_selection and item.value_type in (
+                "IMAGE",
+                "COMPOSITE",
+                "WAVEFORM",
+            ):
                 summary.key_images.append(
                     ReferencedObject(
                         uid,
@@ -184,7 +189,9 @@ def summarize(dataset: Any, tree: ContentTree) -> Summary:
                         paths=[item.path],
                     )
                 )
-    _evidence(view, t.CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE, "evidence", summary)
+    _evidence(
+        view, t.CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE, "evidence", summary
+    )
     _evidence(view, t.PERTINENT_OTHER_EVIDENCE_SEQUENCE, "other evidence", summary)
     return summary
 

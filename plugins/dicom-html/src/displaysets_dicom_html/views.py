@@ -85,14 +85,18 @@ class CharacterSet:
             try:
                 return value.decode(codec)
             except (UnicodeDecodeError, LookupError):
-                return value.decode(codec if codec != "iso8859" else "latin_1", "replace")
+                return value.decode(
+                    codec if codec != "iso8859" else "latin_1", "replace"
+                )
         from pydicom.charset import decode_bytes
 
         if vr == "PN":
             return "=".join(
                 decode_bytes(part, self.encodings, {0x5E}) for part in value.split(b"=")
             )
-        return decode_bytes(value, self.encodings, {0x5C} if vr not in _SINGLE_VALUE_VRS else set())
+        return decode_bytes(
+            value, self.encodings, {0x5C} if vr not in _SINGLE_VALUE_VRS else set()
+        )
 
 
 _DEFAULT_CHARSET = CharacterSet(None)
@@ -109,7 +113,9 @@ class RawView:
 
     __slots__ = ("_charset", "_item", "_little")
 
-    def __init__(self, item: RawItem, charset: CharacterSet, little_endian: bool) -> None:
+    def __init__(
+        self, item: RawItem, charset: CharacterSet, little_endian: bool
+    ) -> None:
         self._item = item
         self._little = little_endian
         own = item.get(SPECIFIC_CHARACTER_SET)
@@ -153,18 +159,22 @@ class RawView:
         return _strip(self._charset.decode(value, vr), vr)
 
     def code(self) -> Code:
-        item = self._item
-        key = tuple(
-            entry[1] if entry is not None else None
-            for entry in (item.get(tag) for tag in _CODE_TAGS)
+        get = self._item.get
+        key = (
+            get(t.CODE_VALUE),
+            get(t.CODING_SCHEME_DESIGNATOR),
+            get(t.CODE_MEANING),
+            get(t.CODING_SCHEME_VERSION),
+            get(t.LONG_CODE_VALUE),
+            get(t.URN_CODE_VALUE),
+            self._charset,
         )
         cached = _code_cache.get(key)
-        if cached is None or self._charset is not cached[1]:
-            code = _code_from_view(self)
+        if cached is None:
+            cached = _code_from_view(self)
             if len(_code_cache) < 4096:
-                _code_cache[key] = (code, self._charset)
-            return code
-        return cached[0]
+                _code_cache[key] = cached
+        return cached
 
     def strings(self, tag: int) -> list[str]:
         text = self.string(tag)
@@ -186,8 +196,11 @@ class RawView:
             count = len(value) // size
             order = "<" if self._little else ">"
             return list(struct.unpack_from(f"{order}{count}{code}", value))
-        return [float(part) for part in value.decode("ascii", "replace").split("\\")
-                if part.strip(" \x00")]
+        return [
+            float(part)
+            for part in value.decode("ascii", "replace").split("\\")
+            if part.strip(" \x00")
+        ]
 
     def items(self, tag: int) -> list[RawView]:
         entry = self._item.get(tag)
@@ -196,15 +209,8 @@ class RawView:
         return [RawView(i, self._charset, self._little) for i in entry[1]]
 
 
-_CODE_TAGS: Final = (
-    t.CODE_VALUE,
-    t.CODING_SCHEME_DESIGNATOR,
-    t.CODE_MEANING,
-    t.CODING_SCHEME_VERSION,
-    t.LONG_CODE_VALUE,
-    t.URN_CODE_VALUE,
-)
-_code_cache: dict[tuple[Any, ...], tuple[Code, CharacterSet]] = {}
+_code_cache: dict[tuple[Any, ...], Code] = {}
+"""Codes already decoded, keyed by their encoded values and character set."""
 _VR_KINDS: Final = {
     **dict.fromkeys(_TEXT_VRS, 1),
     **dict.fromkeys(_BINARY_FORMATS, 2),
@@ -242,7 +248,7 @@ class DatasetView:
 
     def _element(self, tag: int) -> Any:
         try:
-            return self._dataset[tag] if tag in self._dataset else None
+            return self._dataset.get(tag)
         except Exception as error:  # a value pydicom cannot convert
             logger.debug("cannot convert (%08X): %s", tag, error)
             return None
@@ -258,7 +264,7 @@ class DatasetView:
         return dictionary_vr(tag) if vr in ("UN", "OB") else vr
 
     def tags(self) -> list[int]:
-        return [int(t) for t in self._dataset.keys()]
+        return [int(t) for t in self._dataset]
 
     def _values(self, tag: int) -> list[Any]:
         element = self._element(tag)
@@ -290,7 +296,9 @@ class DatasetView:
         values = self._values(tag)
         if len(values) == 1 and isinstance(values[0], (bytes, bytearray)):
             return [p for p in self.string(tag).split("\\") if p]
-        return [s for s in (str(v).strip(" \x00") for v in values) if s] if values else []
+        return (
+            [s for s in (str(v).strip(" \x00") for v in values) if s] if values else []
+        )
 
     def numbers(self, tag: int) -> list[float]:
         values = self._values(tag)
@@ -300,8 +308,11 @@ class DatasetView:
                 vr = self.vr(tag)
                 code = _BINARY_FORMATS.get(vr)
                 if code is None:
-                    numbers.extend(float(p) for p in bytes(value).decode("ascii").split("\\")
-                                   if p.strip())
+                    numbers.extend(
+                        float(p)
+                        for p in bytes(value).decode("ascii").split("\\")
+                        if p.strip()
+                    )
                 else:
                     count = len(value) // struct.calcsize("<" + code)
                     numbers.extend(struct.unpack_from(f"<{count}{code}", value))
