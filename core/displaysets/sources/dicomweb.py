@@ -17,6 +17,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
@@ -127,6 +128,21 @@ def _join_split_texts(obj: dict[str, Any]) -> tuple[dict[str, Any], int]:
         return result
 
     return walk(obj), repairs
+
+
+@contextmanager
+def _without_value_validation() -> Iterator[None]:
+    """Convert without pydicom's per-value checks, as pydicom reads files: values
+    are kept as they are either way, but the checks and their warnings cost most of
+    the conversion time of large metadata."""
+    from pydicom import config
+
+    previous = config.settings.reading_validation_mode
+    config.settings.reading_validation_mode = config.IGNORE
+    try:
+        yield
+    finally:
+        config.settings.reading_validation_mode = previous
 
 
 def _without_bulk_uris(node: object) -> object:
@@ -494,7 +510,8 @@ class DicomWebSource(DataSource):
         if joined:
             logger.debug("%s: %d split ST/LT/UT value(s) rejoined", where, joined)
         try:
-            dataset, converter = convert_object(repaired)
+            with _without_value_validation():
+                dataset, converter = convert_object(repaired)
         except Exception as error:  # the converter is tolerant; this is a last resort
             if report is not None:
                 report(
