@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pydicom
 import pytest
@@ -50,9 +50,9 @@ def expected(name: str) -> dict[str, Any]:
 
 
 class TestDicomHtmlContract(HandlerContract):
-    plugin = plugin
-    plugin_name = "dicom-html"
-    distribution = "displaysets-dicom-html"
+    plugin: ClassVar[object] = plugin
+    plugin_name: ClassVar[str] = "dicom-html"
+    distribution: ClassVar[str] = "displaysets-dicom-html"
 
     def sample_files(self) -> list[Path]:
         files = sr_files()
