@@ -269,7 +269,7 @@ def _table(item: ContentItem) -> str:
 
 def _item_open(item: ContentItem, tree: ContentTree) -> str:
     path = escape(item.path)
-    kind = item.value_type or "unknown"
+    kind = "by-reference" if item.by_reference else (item.value_type or "unknown")
     classes = f"item {escape(kind.lower())}"
     out = [f'<li class="{classes}" id="item-{path}">']
     if item.relationship:

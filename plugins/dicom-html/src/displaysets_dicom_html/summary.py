@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from displaysets_dicom_html import tags as t
-from displaysets_dicom_html.content import Code, ContentItem, ContentTree, first_code
+from displaysets_dicom_html.content import Code, ContentTree
 from displaysets_dicom_html.views import DatasetView
 
 logger = logging.getLogger(__name__)
@@ -202,11 +202,3 @@ def document_time(dataset: Any) -> str:
     date = view.string(t.CONTENT_DATE) or view.string(t.INSTANCE_CREATION_DATE)
     time = view.string(t.CONTENT_TIME) or view.string(t.INSTANCE_CREATION_TIME)
     return f"{date:8.8}{time}"
-
-
-def title_code_of(dataset: Any) -> Code | None:
-    return first_code(header_view(dataset), t.CONCEPT_NAME_CODE_SEQUENCE)
-
-
-def referenced_items(item: ContentItem) -> list[str]:
-    return [r.sop_instance_uid for r in item.references]
