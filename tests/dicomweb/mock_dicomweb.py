@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,12 @@ class MockDicomWeb:
     replies: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
+    reply_type: ClassVar[type[Reply]] = Reply
+
+    @staticmethod
+    def serve_another() -> Any:
+        """A second mock server on another port (another origin)."""
+        return serve()
 
     @property
     def url(self) -> str:

@@ -43,7 +43,7 @@ def missing_reason() -> str | None:
 def only_loopback_network() -> bool:
     """True inside a network namespace whose only interface is ``lo``."""
     try:
-        return set(os.listdir("/sys/class/net")) <= {"lo"}
+        return {name for _, name in socket.if_nameindex()} <= {"lo"}
     except OSError:
         return False
 

@@ -247,6 +247,7 @@ class DicomWebSource(DataSource):
         self._session: requests.Session | None = None
         self._client: DICOMwebClient | None = None
         self._series_reduced: dict[tuple[str, str], bool] = {}
+        self._series_without_instance_metadata: dict[tuple[str, str], str] = {}
         self.series_read = 0
         self.series_failed = 0
 
@@ -612,14 +613,24 @@ class DicomWebSource(DataSource):
             except IndexError:
                 raise MalformedAnswer(f"{url}: empty metadata array") from None
 
-        obj = self._caller.call(url, fetch)
-        if not isinstance(obj, dict):
-            raise MalformedAnswer(f"{url}: metadata is not a JSON object")
-        fuller = self._instance(obj, study, series, url, None, full=True)
-        if fuller is None or fuller.sop_instance_uid != instance.sop_instance_uid:
-            raise MalformedAnswer(f"{url}: metadata of another instance")
-        gained = set(fuller.dataset.keys()) - set(instance.dataset.keys())
         series_key = (study, series)
+        failed = self._series_without_instance_metadata.get(series_key)
+        if failed:
+            # One failure per series is enough: the rest are not asked for again.
+            raise DicomWebError(f"{url}: not fetched, since {failed}")
+        try:
+            obj = self._caller.call(url, fetch)
+            if not isinstance(obj, dict):
+                raise MalformedAnswer(f"{url}: metadata is not a JSON object")
+            fuller = self._instance(obj, study, series, url, None, full=True)
+            if fuller is None or fuller.sop_instance_uid != instance.sop_instance_uid:
+                raise MalformedAnswer(f"{url}: metadata of another instance")
+        except AuthenticationError:
+            raise
+        except DicomWebError as error:
+            self._series_without_instance_metadata[series_key] = str(error)
+            raise
+        gained = set(fuller.dataset.keys()) - set(instance.dataset.keys())
         if not self._series_reduced.get(series_key):
             self._series_reduced[series_key] = bool(gained)
         for message in instance.messages:
