@@ -112,8 +112,36 @@ def test_export_copies_an_image_stack_and_refuses_to_overwrite(
     code, _, err = run(
         capsys, "export", str(source), "--display-set", uid, "-o", str(target)
     )
-    assert code == 1
-    assert "exists; pass overwrite to replace it" in err
+    assert code == 2
+    assert err == (
+        f"displaysets: error: {target / '00001.dcm'} exists; "
+        "pass overwrite=True (--overwrite) to replace it\n"
+    )
+
+
+def test_export_never_writes_into_the_scanned_input(
+    write_dicom: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in"
+    path = write_dicom("in/a.dcm")
+    before = path.read_bytes()
+    _, out, _ = run(capsys, "scan", "--json", str(source))
+    uid = json.loads(out)["displaySets"][0]["displaySetInstanceUID"]
+    for target in (source, path, source / "sub" / "x"):
+        code, _, err = run(
+            capsys,
+            "export",
+            str(source),
+            "--display-set",
+            uid,
+            "-o",
+            str(target),
+            "--overwrite",
+        )
+        assert code == 2
+        assert "input is never written, export elsewhere" in err
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in source.iterdir()) == ["a.dcm"]
 
 
 def test_export_of_an_unknown_display_set_is_a_usage_error(

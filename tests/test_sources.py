@@ -159,6 +159,7 @@ def _json_instance(**overrides: object) -> dict[str, object]:
         "00080060": {"vr": "CS", "Value": ["CT"]},
         "00280010": {"vr": "US", "Value": [512]},
         "00280011": {"vr": "US", "Value": [512]},
+        "00280100": {"vr": "US", "Value": [16]},
     }
     obj.update(overrides)
     return obj

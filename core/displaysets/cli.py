@@ -1,7 +1,8 @@
 """The ``displaysets`` command: scan, list plugins, export content.
 
 Exit codes: 0 when everything was read, 1 when some input could not be read (what was
-found is still printed), 2 for usage errors.
+found is still printed), 2 for usage errors (including an export that would overwrite
+without ``--overwrite`` or write into the scanned input).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from displaysets.errors import DisplaySetsError
+from displaysets.errors import DisplaySetsError, ExportError
 from displaysets.plugins import PluginHost
 from displaysets.records import DisplaySet, Severity, display_sets_to_json
 from displaysets.service import DisplaySetService
@@ -159,6 +160,9 @@ def configure_logging(quiet: bool, verbose: int) -> None:
     )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
+    if not verbose:
+        # problems met while reading are printed by the command itself
+        logging.getLogger("displaysets.service").setLevel(logging.ERROR)
     if verbose < 2:
         # pydicom warns about every non-conformant value it meets; real archives are
         # full of them and they are not what a user scans for.
@@ -167,8 +171,30 @@ def configure_logging(quiet: bool, verbose: int) -> None:
 
 
 def make_host(args: argparse.Namespace) -> PluginHost:
-    return PluginHost(
+    host = PluginHost(
         allow=args.plugins, block=args.block_plugins, handler_order=args.handler_order
+    )
+    known = {r.name for r in host.records} | {r.distribution for r in host.records}
+    for name in (*host.allow, *host.block):
+        if name not in known:
+            logger.warning("no installed plugin or distribution is named %r", name)
+    handler_ids = {h.module.id for h in host.handlers}
+    for handler_id in host.handler_order:
+        if handler_id not in handler_ids:
+            logger.warning("--handler-order: no handler has the id %r", handler_id)
+    return host
+
+
+_CONTROL = dict.fromkeys([*range(0x00, 0x20), 0x7F], None)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, escapes) shown as escapes, so a
+    file name cannot break a line or drive the terminal."""
+    if not any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return text
+    return "".join(
+        c if ord(c) >= 0x20 and ord(c) != 0x7F else repr(c)[1:-1] for c in text
     )
 
 
@@ -298,7 +324,8 @@ def print_table(service: DisplaySetService, out: TextIO, verbose: int) -> None:
             if message.severity is Severity.INFO and not verbose:
                 continue
             out.write(
-                f"      {message.severity.value}: {message.code}: {message.text}\n"
+                f"      {message.severity.value}: {message.code}: "
+                f"{printable(message.text)}\n"
             )
 
 
@@ -310,7 +337,7 @@ def print_explain(service: DisplaySetService, out: TextIO) -> None:
             f"{sop_class_name(group.sop_class_uid)} ({group.sop_class_uid or 'none'})\n"
         )
         for verdict in group.verdicts:
-            out.write(f"    {verdict}\n")
+            out.write(f"    {printable(str(verdict))}\n")
 
 
 def print_summary(service: DisplaySetService, out: TextIO) -> None:
@@ -330,7 +357,7 @@ def print_problems(service: DisplaySetService, err: TextIO, quiet: bool) -> None
     for problem in service.problems:
         if quiet and problem.severity is not Severity.ERROR:
             continue
-        err.write(f"{problem.severity.value}: {problem}\n")
+        err.write(f"{problem.severity.value}: {printable(str(problem))}\n")
 
 
 def exit_code(service: DisplaySetService) -> int:
@@ -465,11 +492,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         return COMMANDS[args.command](args, out, err)
-    except UsageError as error:
-        err.write(f"displaysets: error: {error}\n")
+    except (UsageError, ExportError) as error:
+        # refusing to overwrite or to write into the input is the user's call to make
+        err.write(f"displaysets: error: {printable(str(error))}\n")
         return EXIT_USAGE
     except DisplaySetsError as error:
-        err.write(f"displaysets: error: {error}\n")
+        err.write(f"displaysets: error: {printable(str(error))}\n")
         return EXIT_INPUT_PROBLEMS
     except BrokenPipeError:
         return EXIT_OK

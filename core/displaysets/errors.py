@@ -43,3 +43,13 @@ class ContentError(DisplaySetsError):
 
 class ExportError(DisplaySetsError):
     """A display set cannot be exported to the requested destination."""
+
+
+class DestinationExists(ExportError):
+    """The export destination exists and overwriting was not asked for."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} exists; pass overwrite=True (--overwrite) to replace it"
+        )

@@ -210,6 +210,8 @@ class Offer:
     """SOP Class UID -> distribution that would handle it (for fallback handlers)."""
     uid_salt: str = ""
     """Set by the core to keep the display set UIDs of conflicting duplicates apart."""
+    declined_by: tuple[tuple[str, str], ...] = ()
+    """(handler id, reason) of the handlers offered this group before, that declined."""
 
     @property
     def sop_class_name(self) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from displaysets.errors import ContentError, HandlerContractError
+from displaysets.errors import ContentError, ExportError, HandlerContractError
 from displaysets.handlers import Claim, Decline, HandlerModule, Offer
 from displaysets.model import Instance, Series, Study
 from displaysets.plugins import PluginHost, RegisteredHandler
@@ -143,7 +143,12 @@ class DisplaySetService:
             for instance in source.iter_instances(self.report, progress):
                 self.add_instance(instance)
         except Exception as error:  # a source failing half-way keeps what it read
-            logger.exception("reading %s failed", source.description)
+            logger.error(
+                "reading %s failed: %s",
+                source.description,
+                error,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
             self.report(
                 Problem(source.description, "SOURCE_FAILED", Severity.ERROR, str(error))
             )
@@ -276,6 +281,7 @@ class DisplaySetService:
         )
         made: list[DisplaySet] = []
         remaining = list(instances)
+        declined_by: list[tuple[str, str]] = []
         for registered in self.host.handlers_for(sop_class_uid):
             if not remaining:
                 break
@@ -289,6 +295,7 @@ class DisplaySetService:
                 offered[0].source,
                 self.host.install_hints,
                 salt,
+                tuple(declined_by),
             )
             verdict = Verdict(registered.module.id, registered.plugin, len(offered))
             explanation.verdicts.append(verdict)
@@ -297,12 +304,13 @@ class DisplaySetService:
             except Exception as error:
                 verdict.error = f"{type(error).__name__}: {error}"
                 logger.error(
-                    "handler %s (plugin %s) raised on series %s, %s",
+                    "handler %s (plugin %s) raised on series %s, %s: %s",
                     registered.module.id,
                     registered.plugin,
                     series.series_instance_uid,
                     describe_sop_class(sop_class_uid),
-                    exc_info=True,
+                    verdict.error,
+                    exc_info=logger.isEnabledFor(logging.DEBUG),
                 )
                 made.append(self._error_display_set(offer, registered, verdict.error))
                 remaining = []
@@ -319,6 +327,9 @@ class DisplaySetService:
                         "not covered by any display set the handler returned",
                     )
                 ]
+            declined_by.extend(
+                (registered.module.id, d.reason) for d in verdict.declined
+            )
         if remaining:
             # Reached only when no fallback is registered (the built-in unsupported
             # plugin was blocked): the core still gives every instance a display set.
@@ -333,6 +344,7 @@ class DisplaySetService:
                 remaining[0].source,
                 self.host.install_hints,
                 salt,
+                tuple(declined_by),
             )
             verdict = Verdict(UNSUPPORTED_HANDLER.id, "core", len(remaining))
             fallback = UNSUPPORTED_HANDLER.get_display_sets_from_series(offer)
@@ -508,6 +520,23 @@ class DisplaySetService:
         handler = self.handler_of(display_set)
         return load_with(handler, display_set)
 
+    def _refuse_input_destination(self, destination: Path) -> None:
+        """Input is never written: refuse a destination that is a scanned file or
+        lies inside a scanned folder."""
+        target = destination.resolve()
+        protected = {Path(p).resolve() for s in self.sources for p in s.input_paths()}
+        protected |= {
+            Path(i.location).resolve()
+            for i in self.instances
+            if "://" not in i.location and "#" not in i.location
+        }
+        for path in protected:
+            if target == path or (path.is_dir() and _inside(target, path)):
+                raise ExportError(
+                    f"{destination}: is or lies inside the scanned input {path}; "
+                    "input is never written, export elsewhere"
+                )
+
     def export(
         self,
         display_set: DisplaySet,
@@ -521,6 +550,7 @@ class DisplaySetService:
         ``options`` (from ``displaysets export --option KEY=VALUE``) are passed to the
         handler's exporter as keyword arguments, for example a pyramid level.
         """
+        self._refuse_input_destination(Path(destination))
         handler = self.handler_of(display_set)
         if handler is None or handler.export is None:
             raise ContentError(
@@ -530,6 +560,14 @@ class DisplaySetService:
         if options:
             return handler.export(display_set, Path(destination), overwrite, **options)
         return handler.export(display_set, Path(destination), overwrite)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+    except ValueError:
+        return False
+    return True
 
 
 def load_with(handler: HandlerModule | None, display_set: DisplaySet) -> Any:

@@ -41,6 +41,16 @@ def describe_sop_class(sop_class_uid: str) -> str:
     return f"{sop_class_name(sop_class_uid)!r} ({sop_class_uid})"
 
 
+def safe_file_stem(uid: str, prefix: str = "display-set") -> str:
+    """A file name stem for an export: the UID when it is a valid UID (digits and
+    dots only), else ``<prefix>-<digest>``, so no DICOM value can steer a path."""
+    if is_valid_uid(uid):
+        return uid
+    import hashlib
+
+    return f"{prefix}-{hashlib.sha256(uid.encode('utf-8', 'replace')).hexdigest()[:16]}"
+
+
 def deterministic_uid(parts: Iterable[str]) -> str:
     """A ``2.25.`` UID derived from ``parts``: the same parts give the same UID.
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from displaysets.errors import ContentError, ExportError
+from displaysets.errors import ContentError, DestinationExists, ExportError
 from displaysets.handlers import Claim, HandlerModule, Offer
 from displaysets.hookspecs import hookimpl
 from displaysets.model import Instance
@@ -325,7 +325,7 @@ def export_image_files(
     for number, instance in enumerate(display_set.instances, 1):
         target = destination / f"{number:05d}.dcm"
         if target.exists() and not overwrite:
-            raise ExportError(f"{target} exists; pass overwrite to replace it")
+            raise DestinationExists(target)
         location = Path(instance.location)
         if location.is_file():
             shutil.copyfile(location, target)

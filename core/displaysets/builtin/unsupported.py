@@ -36,7 +36,21 @@ def get_unsupported_display_sets(offer: Offer) -> list[DisplaySet]:
     """One unsupported display set for the whole group offered."""
     display_set = offer.display_set(offer.instances)
     hint = offer.install_hints.get(offer.sop_class_uid)
-    if not offer.sop_class_uid:
+    if offer.declined_by and offer.sop_class_uid:
+        reasons = "; ".join(
+            f"{handler} ({reason})"
+            for handler, reason in dict.fromkeys(offer.declined_by)
+        )
+        code, text = (
+            "DECLINED_BY_HANDLERS",
+            (
+                f"{describe_sop_class(offer.sop_class_uid)} ({len(offer.instances)} "
+                f"instance{'s' if len(offer.instances) != 1 else ''}) was declined by "
+                f"{reasons}"
+            ),
+        )
+        hint = None
+    elif not offer.sop_class_uid:
         code, text = (
             "MISSING_SOP_CLASS_UID",
             (

@@ -81,6 +81,10 @@ class DataSource(abc.ABC):
     def open_dataset(self, instance: Instance) -> Dataset:
         """Return the whole instance, bulk values included."""
 
+    def input_paths(self) -> list[str]:
+        """Local files and folders this source reads, which exports never write."""
+        return []
+
     def wado_uri(self, instance: Instance) -> str | None:
         """A WADO-URI (or WADO-RS instance) URL for ``instance``, where there is one."""
         return None

@@ -78,6 +78,9 @@ class DicomdirSource(FileSource):
     def description(self) -> str:
         return self.dicomdir
 
+    def input_paths(self) -> list[str]:
+        return [os.path.dirname(os.path.abspath(self.dicomdir))]
+
     def referenced_files(self, report: Callable[[Problem], None]) -> list[str]:
         """Paths of the files the directory records reference, in record order."""
         try:

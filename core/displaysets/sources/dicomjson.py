@@ -14,6 +14,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 from pydicom import datadict
@@ -30,6 +31,8 @@ from displaysets.uids import deterministic_uid
 
 logger = logging.getLogger(__name__)
 
+MAX_SEQUENCE_DEPTH: Final = 64
+"""Deeper sequence nesting than any IOD uses is cut, with a note, not recursed into."""
 _TAG_KEY: Final = re.compile(r"^[0-9A-Fa-f]{8}$")
 _VALUE_KEYS: Final = ("Value", "InlineBinary", "BulkDataURI")
 _NUMBER_STRING_VRS: Final = ("DS", "IS")
@@ -39,12 +42,12 @@ _BULK_TAGS: Final[dict[int, str]] = {
 
 
 def is_dataset_object(value: object) -> bool:
-    """True for a dict whose keys are all DICOM JSON tags."""
-    return (
-        isinstance(value, dict)
-        and bool(value)
-        and all(isinstance(k, str) and _TAG_KEY.match(k) for k in value)
-    )
+    """True for a dict most of whose keys are DICOM JSON tags (a dataset object; the
+    keys that are not tags are dropped, with a note, when it is converted)."""
+    if not isinstance(value, dict) or not value:
+        return False
+    tags = sum(1 for k in value if isinstance(k, str) and _TAG_KEY.match(k))
+    return tags > 0 and tags * 2 > len(value)
 
 
 def find_dataset_objects(document: object) -> list[dict[str, Any]]:
@@ -72,18 +75,23 @@ class JsonConverter:
     def _note(self, where: str, text: str) -> None:
         self.notes.append(f"{where}: {text}")
 
-    def dataset(self, obj: dict[str, Any], path: str = "") -> Dataset:
+    def dataset(self, obj: dict[str, Any], path: str = "", depth: int = 0) -> Dataset:
         dataset = Dataset()
+        if depth > MAX_SEQUENCE_DEPTH:
+            self._note(path, f"sequences nested deeper than {MAX_SEQUENCE_DEPTH}; cut")
+            return dataset
         for key, attribute in obj.items():
             where = (
                 f"{path}({key[:4]},{key[4:]})".upper() if _TAG_KEY.match(key) else key
             )
-            element = self.element(key, attribute, where)
+            element = self.element(key, attribute, where, depth)
             if element is not None:
                 dataset.add(element)
         return dataset
 
-    def element(self, key: str, attribute: object, where: str) -> DataElement | None:
+    def element(
+        self, key: str, attribute: object, where: str, depth: int = 0
+    ) -> DataElement | None:
         if not _TAG_KEY.match(key):
             self._note(where, "not a DICOM JSON tag key; attribute dropped")
             return None
@@ -120,7 +128,9 @@ class JsonConverter:
                 items = []
                 for number, item in enumerate(value, 1):
                     if isinstance(item, dict):
-                        items.append(self.dataset(item, f"{where}[{number}]"))
+                        items.append(
+                            self.dataset(item, f"{where}[{number}]", depth + 1)
+                        )
                     else:
                         self._note(
                             f"{where}[{number}]", "item is not an object; dropped"
@@ -144,10 +154,42 @@ class JsonConverter:
             return None
 
 
+@contextmanager
+def without_value_validation() -> Iterator[None]:
+    """Convert without pydicom's per-value checks, as pydicom reads files: values
+    are kept as they are either way, but the checks and their warnings cost most of
+    the conversion time of large metadata."""
+    from pydicom import config
+
+    previous = config.settings.reading_validation_mode
+    config.settings.reading_validation_mode = config.IGNORE
+    try:
+        yield
+    finally:
+        config.settings.reading_validation_mode = previous
+
+
+IMAGE_PIXEL_KEYWORDS: Final = ("Rows", "Columns", "BitsAllocated")
+"""Image Pixel module attributes that come with pixel data in every image IOD."""
+
+
+def pixel_data_left_out(dataset: Dataset, bulk: dict[str, int | None]) -> bool:
+    """True when metadata describes pixels it does not carry.
+
+    The Image Pixel module comes whole: Rows, Columns and Bits Allocated without any
+    pixel data attribute means the server left the pixels out of the metadata, as
+    QIDO-RS and WADO-RS metadata do (and some servers do with encapsulated pixels).
+    """
+    return not any(k in bulk for k in PIXEL_DATA_KEYWORDS) and all(
+        k in dataset for k in IMAGE_PIXEL_KEYWORDS
+    )
+
+
 def convert_object(obj: dict[str, Any]) -> tuple[Dataset, JsonConverter]:
     """Convert one dataset object; File Meta elements (group 0002) go to file_meta."""
     converter = JsonConverter()
-    dataset = converter.dataset(obj)
+    with without_value_validation():
+        dataset = converter.dataset(obj)
     meta_tags = [
         tag
         for tag in dataset.keys()  # noqa: SIM118 (iterating yields elements)
@@ -175,6 +217,9 @@ class DicomJsonSource(DataSource):
     def description(self) -> str:
         return self.path
 
+    def input_paths(self) -> list[str]:
+        return [self.path]
+
     def iter_instances(
         self,
         report: Callable[[Problem], None],
@@ -186,6 +231,16 @@ class DicomJsonSource(DataSource):
         try:
             with open(self.path, encoding="utf-8") as handle:
                 document = json.load(handle)
+        except RecursionError:
+            report(
+                Problem(
+                    self.path,
+                    "UNREADABLE",
+                    Severity.ERROR,
+                    "JSON nested too deeply to be DICOM JSON",
+                )
+            )
+            return
         except (ValueError, UnicodeDecodeError) as error:
             if quiet_if_not_json and not self.path.lower().endswith(".json"):
                 self.non_dicom_skipped += 1
@@ -199,7 +254,10 @@ class DicomJsonSource(DataSource):
         except OSError as error:
             report(Problem(self.path, "UNREADABLE", Severity.ERROR, str(error)))
             return
-        objects = find_dataset_objects(document)
+        try:
+            objects = find_dataset_objects(document)
+        except RecursionError:
+            objects = []
         if not objects:
             self.non_dicom_skipped += 1
             logger.info(
@@ -237,12 +295,7 @@ class DicomJsonSource(DataSource):
                 bulk[keyword] = None
                 if tag in dataset:
                     del dataset[tag]
-        if not any(k in bulk for k in PIXEL_DATA_KEYWORDS) and all(
-            k in dataset for k in ("Rows", "Columns")
-        ):
-            # The Image Pixel module comes whole: Rows and Columns without pixel data
-            # means the server left the pixels out of the metadata, as QIDO-RS and
-            # WADO-RS metadata do.
+        if pixel_data_left_out(dataset, bulk):
             bulk["PixelData"] = None
         instance = Instance(
             dataset=dataset,

@@ -17,7 +17,6 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
@@ -25,10 +24,14 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from pydicom import datadict
 
 from displaysets.errors import AuthenticationError, ContentError, SourceError
-from displaysets.model import PIXEL_DATA_KEYWORDS, Instance
+from displaysets.model import Instance
 from displaysets.records import Severity
 from displaysets.sources.base import DataSource, Problem, ScanProgress
-from displaysets.sources.dicomjson import convert_object
+from displaysets.sources.dicomjson import (
+    convert_object,
+    pixel_data_left_out,
+    without_value_validation,
+)
 from displaysets.sources.dicomweb_http import (
     DicomWebError,
     MalformedAnswer,
@@ -68,7 +71,6 @@ _BULK_TAGS: Final[dict[int, str]] = {
     int(datadict.tag_for_keyword(k) or 0): k for k in BULK_KEYWORDS
 }
 _SINGLE_VALUED_TEXT: Final = frozenset({"ST", "LT", "UT"})
-_IMAGE_PIXEL_KEYWORDS: Final = ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel")
 
 
 @dataclass(frozen=True)
@@ -128,21 +130,6 @@ def _join_split_texts(obj: dict[str, Any]) -> tuple[dict[str, Any], int]:
         return result
 
     return walk(obj), repairs
-
-
-@contextmanager
-def _without_value_validation() -> Iterator[None]:
-    """Convert without pydicom's per-value checks, as pydicom reads files: values
-    are kept as they are either way, but the checks and their warnings cost most of
-    the conversion time of large metadata."""
-    from pydicom import config
-
-    previous = config.settings.reading_validation_mode
-    config.settings.reading_validation_mode = config.IGNORE
-    try:
-        yield
-    finally:
-        config.settings.reading_validation_mode = previous
 
 
 def _without_bulk_uris(node: object) -> object:
@@ -511,7 +498,7 @@ class DicomWebSource(DataSource):
         if joined:
             logger.debug("%s: %d split ST/LT/UT value(s) rejoined", where, joined)
         try:
-            with _without_value_validation():
+            with without_value_validation():
                 dataset, converter = convert_object(repaired)
         except Exception as error:  # the converter is tolerant; this is a last resort
             if report is not None:
@@ -553,9 +540,7 @@ class DicomWebSource(DataSource):
             bulk[keyword] = _inline_length(attribute)
             if tag in dataset:
                 del dataset[tag]
-        if not any(k in bulk for k in PIXEL_DATA_KEYWORDS) and all(
-            k in dataset for k in _IMAGE_PIXEL_KEYWORDS
-        ):
+        if pixel_data_left_out(dataset, bulk):
             # Some servers (Orthanc) leave encapsulated Pixel Data out of the metadata
             # altogether; the Image Pixel module says it is there.
             bulk["PixelData"] = None

@@ -58,10 +58,14 @@ class FileSource(DataSource):
         super().__init__()
         self.paths = [os.fspath(p) for p in paths]
         self.dicomdirs_skipped = 0
+        self.dicomdir_folders: list[str] = []
 
     @property
     def description(self) -> str:
         return ", ".join(self.paths)
+
+    def input_paths(self) -> list[str]:
+        return [*self.paths, *self.dicomdir_folders]
 
     def _files(self) -> list[str]:
         files: list[str] = []
@@ -105,7 +109,9 @@ class FileSource(DataSource):
             if top_level:
                 from displaysets.sources.dicomdir import DicomdirSource
 
-                yield from DicomdirSource(path).iter_instances(report)
+                dicomdir = DicomdirSource(path)
+                self.dicomdir_folders.extend(dicomdir.input_paths())
+                yield from dicomdir.iter_instances(report)
                 return
             self.dicomdirs_skipped += 1
             logger.debug("%s: DICOMDIR inside a scanned folder, skipped", path)

@@ -40,18 +40,15 @@ MEDIA_STORAGE_DIRECTORY: Final = "1.2.840.10008.1.3.10"
 
 BULK_KEYWORDS: Final = (*PIXEL_DATA_KEYWORDS, "EncapsulatedDocument")
 _UNDEFINED_LENGTH: Final = 0xFFFFFFFF
+_ELEMENT_HEADER_MAX: Final = 12
+"""An explicit VR header with a 4-byte length is 12 bytes; fewer left is a cut one."""
 _STRAY_SEARCH: Final = 16
 """How many leading bytes may precede the first element of a headless file."""
 
-# First two bytes of a file without preamble: the group of its first element, in
-# little or big endian (File Meta 0002, Identifying 0008, Command 0000 in ACR-NEMA).
-_HEADLESS_GROUPS: Final = {
-    b"\x02\x00",
-    b"\x08\x00",
-    b"\x00\x02",
-    b"\x00\x08",
-    b"\x00\x00",
-}
+# Groups a file without preamble may start with: File Meta (0002) or the
+# Identifying group (0008), little or big endian.
+_LITTLE_ENDIAN_GROUPS: Final = (b"\x02\x00", b"\x08\x00")
+_BIG_ENDIAN_GROUPS: Final = (b"\x00\x02", b"\x00\x08")
 
 
 class NotDicom(Exception):
@@ -74,29 +71,43 @@ class ReadResult:
     warnings: tuple[tuple[str, str], ...]
 
 
+def _is_element_header(head: bytes, offset: int, size: int) -> bool:
+    """True when ``head[offset:]`` starts like a data element of group 0002 or 0008:
+    an explicit VR (two upper-case letters) or an implicit length within the file."""
+    group = head[offset : offset + 2]
+    vr = head[offset + 4 : offset + 6]
+    explicit = len(vr) == 2 and vr.isalpha() and vr.isupper()
+    if group in _LITTLE_ENDIAN_GROUPS:
+        implicit_length = int.from_bytes(head[offset + 4 : offset + 8], "little")
+        return explicit or implicit_length <= size
+    return group in _BIG_ENDIAN_GROUPS and explicit
+
+
 def _looks_like_dicom(path: str) -> tuple[bool, bool]:
     """(has DICM prefix, may be a headless DICOM file)."""
+    size = os.path.getsize(path)
     with open(path, "rb") as handle:
         head = handle.read(132)
     if len(head) == 132 and head[128:132] == b"DICM":
         return True, True
     if len(head) < 8:
         return False, False
-    return False, head[:2] in _HEADLESS_GROUPS
+    return False, _is_element_header(head, 0, size)
 
 
 def find_stray_offset(path: str) -> int | None:
     """Offset of the first data element of a headless file that starts with a few
-    stray bytes, or ``None``: an element of group 0002 or 0008 followed by an
-    explicit VR or a small implicit length."""
+    stray bytes, or ``None``."""
+    size = os.path.getsize(path)
     with open(path, "rb") as handle:
         head = handle.read(_STRAY_SEARCH + 8)
     for offset in range(1, min(len(head) - 8, _STRAY_SEARCH)):
-        if head[offset : offset + 2] not in (b"\x02\x00", b"\x08\x00"):
-            continue
-        vr = head[offset + 4 : offset + 6]
-        if vr.isalpha() and vr.isupper():
-            return offset
+        if head[offset : offset + 2] in _LITTLE_ENDIAN_GROUPS and _is_element_header(
+            head, offset, size
+        ):
+            vr = head[offset + 4 : offset + 6]
+            if vr.isalpha() and vr.isupper():
+                return offset
     return None
 
 
@@ -142,15 +153,23 @@ def _value_length(element: object) -> int | None:
 
 
 def _check_truncation(dataset: Dataset, path: str, deflated: bool) -> str | None:
-    """Describe where the file ends before a value it declares, if it does."""
+    """Describe where the file ends before a value or element it declares.
+
+    Runs before any element is converted, while every top-level element still knows
+    where its value lies in the file.
+    """
     if deflated:
         return None  # offsets refer to the inflated stream, not the file
     size = os.path.getsize(path)
+    last_end = 0
+    undefined_last = False
     for tag, element in dataset._dict.items():
-        if not isinstance(element, RawDataElement):
+        if not isinstance(element, RawDataElement) or element.value_tell is None:
             continue
-        if element.length == _UNDEFINED_LENGTH or element.value_tell is None:
+        if element.length == _UNDEFINED_LENGTH:
+            undefined_last = True
             continue
+        undefined_last = False
         end = element.value_tell + element.length
         if end > size:
             keyword = pydicom.datadict.keyword_for_tag(tag) or str(Tag(tag))
@@ -158,6 +177,10 @@ def _check_truncation(dataset: Dataset, path: str, deflated: bool) -> str | None
                 f"file ends inside {keyword}: {size - element.value_tell} of "
                 f"{element.length} bytes present"
             )
+        last_end = max(last_end, end)
+    trailing = size - last_end
+    if last_end and not undefined_last and 0 < trailing < _ELEMENT_HEADER_MAX:
+        return f"file ends inside a data element header ({trailing} bytes of it)"
     return None
 
 
@@ -236,12 +259,14 @@ def read_instance(path: str, source: DataSource) -> Instance:
         offset = found
         dataset = read_dataset(path, offset=offset)
     meta = getattr(dataset, "file_meta", None) or Dataset()
+    deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+    # before any element is converted: raw elements still know their file offsets
+    truncated = None if offset else _check_truncation(dataset, path, deflated)
     sop_class = dataset.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID")
     if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in dataset:
         raise Dicomdir(path)
     if len(dataset) == 0:
         raise UnreadableFile("no data elements could be read")
-    deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
 
     notes = _instance_uids(dataset, path)
     if offset:
@@ -253,7 +278,6 @@ def read_instance(path: str, source: DataSource) -> Instance:
                 "first data element; read from there",
             ),
         )
-    truncated = None if offset else _check_truncation(dataset, path, deflated)
     if truncated:
         notes.append(("TRUNCATED", truncated))
 

@@ -145,15 +145,19 @@ def export_html(
     display_set: DisplaySet, destination: Path, overwrite: bool
 ) -> list[Path]:
     """Write the report's HTML page (into a folder as ``<SOPInstanceUID>.html``)."""
-    from displaysets.errors import ExportError
+    from displaysets.errors import DestinationExists
+    from displaysets.uids import safe_file_stem
 
     from displaysets_dicom_html.report import StructuredReport
 
     target = destination
     if destination.is_dir() or str(destination).endswith(("/", "\\")):
-        target = destination / f"{display_set.sop_instance_uid or 'report'}.html"
+        target = (
+            destination
+            / f"{safe_file_stem(display_set.sop_instance_uid, 'report')}.html"
+        )
     if target.exists() and not overwrite:
-        raise ExportError(f"{target} exists; pass overwrite to replace it")
+        raise DestinationExists(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     page = StructuredReport(display_set).html
     target.write_bytes(page.encode("utf-8"))

@@ -20,7 +20,6 @@ from displaysets import (
     Claim,
     ContentError,
     DisplaySet,
-    ExportError,
     Offer,
     Reference,
     ReferenceKind,
@@ -32,6 +31,9 @@ from displaysets_dicom_microscopy import attributes as attr
 if TYPE_CHECKING:
     import numpy as np
     from pydicom.dataset import Dataset
+
+from displaysets.errors import DestinationExists
+from displaysets.uids import safe_file_stem
 
 logger = logging.getLogger(__name__)
 
@@ -331,11 +333,12 @@ def export_annotations(
     """Write the decoded annotation groups as JSON (a folder gets ``<UID>.json``)."""
     if destination.is_dir() or not destination.suffix:
         destination.mkdir(parents=True, exist_ok=True)
-        target = destination / f"{display_set.sop_instance_uid}.annotations.json"
+        stem = safe_file_stem(display_set.sop_instance_uid, "annotations")
+        target = destination / f"{stem}.annotations.json"
     else:
         target = destination
     if target.exists() and not overwrite:
-        raise ExportError(f"{target} exists; pass overwrite to replace it")
+        raise DestinationExists(target)
     content = load_annotations(display_set)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(content.to_json(), indent=1), encoding="utf-8")

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Final
 
 from displaysets import DisplaySet, ExportError
+from displaysets.errors import DestinationExists
+from displaysets.uids import safe_file_stem
 
 from displaysets_dicom_microscopy.content import DEFAULT_THUMBNAIL_SIZE, SlideContent
 
@@ -22,7 +24,10 @@ def _target(display_set: DisplaySet, destination: Path, name: str) -> Path:
         return destination
     if destination.exists() and not destination.is_dir():
         raise ExportError(f"{destination}: a slide exports to a .png file or a folder")
-    return destination / f"{display_set.series_instance_uid}_{name}.png"
+    return (
+        destination
+        / f"{safe_file_stem(display_set.series_instance_uid, 'slide')}_{name}.png"
+    )
 
 
 def export_png(
@@ -71,7 +76,7 @@ def export_png(
         pixels = 0
     target = _target(display_set, Path(destination), name)
     if target.exists() and not overwrite:
-        raise ExportError(f"{target} exists; pass overwrite to replace it")
+        raise DestinationExists(target)
     with SlideContent(display_set) as content:
         if region is not None:
             assert level is not None

@@ -9,15 +9,14 @@ checked to be a UID (digits and dots); otherwise from a digest of it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import tempfile
 from pathlib import Path
 
-from displaysets.errors import ContentError, ExportError
+from displaysets.errors import ContentError, DestinationExists, ExportError
 from displaysets.records import DisplaySet
-from displaysets.uids import is_valid_uid
+from displaysets.uids import safe_file_stem as core_safe_file_stem
 
 from displaysets_dicom_pdf.content import load_document
 
@@ -25,15 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 def safe_file_stem(sop_instance_uid: str) -> str:
-    """A file name stem that cannot leave the destination folder or surprise a shell.
-
-    A valid UID is used as it is; anything else becomes ``document-`` and the first
-    16 hexadecimal digits of its SHA-256.
-    """
-    if is_valid_uid(sop_instance_uid):
-        return sop_instance_uid
-    digest = hashlib.sha256(sop_instance_uid.encode("utf-8", "replace")).hexdigest()
-    return f"document-{digest[:16]}"
+    """The core's safe stem with the ``document`` prefix for invalid UIDs."""
+    return core_safe_file_stem(sop_instance_uid, "document")
 
 
 def export_target(display_set: DisplaySet, destination: Path, extension: str) -> Path:
@@ -72,7 +64,7 @@ def export_document(
     document = load_document(display_set)
     target = export_target(display_set, Path(destination), document.extension)
     if target.exists() and not overwrite:
-        raise ExportError(f"{target} exists; pass overwrite to replace it")
+        raise DestinationExists(target)
     if target.is_dir():
         raise ExportError(f"{target} is a folder; it is not replaced by a file")
     try:
@@ -114,12 +106,10 @@ def _move_into_place(temporary: str, target: Path, overwrite: bool) -> None:
     try:
         os.link(temporary, target)  # fails if the target appeared meanwhile
     except FileExistsError as error:
-        raise ExportError(f"{target} exists; pass overwrite to replace it") from error
+        raise DestinationExists(target) from error
     except OSError:
         if target.exists():
-            raise ExportError(
-                f"{target} exists; pass overwrite to replace it"
-            ) from None
+            raise DestinationExists(target) from None
         os.replace(temporary, target)  # a file system without hard links
         return
     os.unlink(temporary)

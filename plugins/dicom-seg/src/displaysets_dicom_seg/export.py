@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from displaysets import DisplaySet, ExportError
+from displaysets.errors import DestinationExists
 
 from displaysets_dicom_seg.content import SegmentationContent, load_segmentation
 
@@ -57,7 +58,7 @@ def export_segmentation(
     archive, sidecar = _targets(Path(destination))
     for target in (archive, sidecar):
         if target.exists() and not overwrite:
-            raise ExportError(f"{target} exists; pass overwrite to replace it")
+            raise DestinationExists(target)
     content: SegmentationContent = load_segmentation(display_set)
 
     arrays: dict[str, Any] = {}
