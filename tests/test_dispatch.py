@@ -185,6 +185,13 @@ def test_objects_without_pixel_data_never_reach_the_image_handler_as_images(
     image_verdict = service.explain()[0].verdicts[0]
     assert image_verdict.handler_id == "displaysets.images"
     assert [d.reason for d in image_verdict.declined] == ["no pixel data: not an image"]
+    assert [(m.code, m.text) for m in display_set.messages] == [
+        (
+            "DECLINED_BY_HANDLERS",
+            "'CT Image Storage' (1.2.840.10008.5.1.4.1.1.2) (1 instance) was declined "
+            "by displaysets.images (no pixel data: not an image)",
+        )
+    ]
 
 
 def test_an_identical_copy_is_counted_once(

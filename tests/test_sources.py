@@ -7,9 +7,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from displaysets import scan
 from displaysets.sources.dicomdir import DicomdirSource
-from displaysets.testing import isolated_host
+from displaysets.testing import isolated_host, require_corpus
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
@@ -100,6 +101,73 @@ def test_non_dicom_files_are_skipped_and_counted(
     assert len(service.instances) == 1
     assert service.sources[0].non_dicom_skipped == 2
     assert service.problems == []
+
+
+def test_a_broken_symbolic_link_is_reported_not_fatal(
+    write_dicom: Callable[..., Path], tmp_path: Path
+) -> None:
+    write_dicom()
+    (tmp_path / "gone.dcm").symlink_to(tmp_path / "nowhere.dcm")
+    service = scan(tmp_path, host=isolated_host())
+    assert len(service.instances) == 1
+    assert [(p.code, p.severity.value, p.text) for p in service.problems] == [
+        (
+            "BROKEN_LINK",
+            "warning",
+            f"broken symbolic link to {tmp_path / 'nowhere.dcm'}",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cut", "text"),
+    [
+        (500, "file ends inside SOPInstanceUID: 18 of 48 bytes present"),
+        (1998, "file ends inside a data element header (4 bytes of it)"),
+    ],
+)
+def test_a_cut_inside_an_early_value_or_a_header_is_truncation(
+    tmp_path: Path, cut: int, text: str
+) -> None:
+    data = require_corpus("image", "pydicom_CT_small.dcm").read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[:cut])
+    service = scan(path, host=isolated_host())
+    assert [(p.code, p.text) for p in service.problems] == [("TRUNCATED", text)]
+
+
+def test_an_icc_profile_is_not_mistaken_for_dicom(tmp_path: Path) -> None:
+    path = tmp_path / "profile.icc"
+    path.write_bytes(
+        b"\x00\x00\x22\x08lcms\x02\x10\x00\x00mntrRGB XYZ " + b"\x00" * 200
+    )
+    service = scan(path, host=isolated_host())
+    assert service.instances == []
+    assert service.problems == []
+    assert service.sources[0].non_dicom_skipped == 1
+
+
+def test_a_json_object_with_one_bad_key_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.json"
+    path.write_text(json.dumps([_json_instance(zzzz={"vr": "LO", "Value": ["x"]})]))
+    service = scan(path, host=isolated_host())
+    (instance,) = service.instances
+    assert instance.sop_instance_uid == "1.2.3.4.5"
+    assert [p.text for p in service.problems] == [
+        "zzzz: not a DICOM JSON tag key; attribute dropped"
+    ]
+
+
+def test_deeply_nested_json_is_reported_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100000 + "]" * 100000)
+    service = scan(path, host=isolated_host())
+    assert [(p.code, p.text) for p in service.problems] == [
+        ("UNREADABLE", "JSON nested too deeply to be DICOM JSON")
+    ]
+    assert "Traceback" not in caplog.text
 
 
 def test_a_truncated_file_is_read_as_far_as_it_goes_and_reported(

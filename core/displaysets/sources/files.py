@@ -35,13 +35,14 @@ def _looks_like_json(path: str) -> bool:
 
 
 def walk_files(root: str) -> list[str]:
-    """Every regular file under ``root``, sorted, without following symlinked dirs."""
+    """Every regular file under ``root``, sorted, without following symlinked dirs;
+    broken symbolic links are listed too, so that they are reported."""
     found = []
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if os.path.isfile(path):
+            if os.path.isfile(path) or os.path.islink(path):
                 found.append(path)
     return found
 
@@ -89,7 +90,11 @@ class FileSource(DataSource):
         self, path: str, report: Callable[[Problem], None], *, top_level: bool
     ) -> Iterator[Instance]:
         if not os.path.exists(path):
-            report(Problem(path, "MISSING_FILE", Severity.ERROR, "no such file"))
+            if os.path.islink(path):
+                text = f"broken symbolic link to {os.readlink(path)}"
+                report(Problem(path, "BROKEN_LINK", Severity.WARNING, text))
+            else:
+                report(Problem(path, "MISSING_FILE", Severity.ERROR, "no such file"))
             return
         try:
             instance = read_instance(path, self)
