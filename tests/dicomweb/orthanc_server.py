@@ -62,6 +62,19 @@ def basic_authorization(user: str, password: str) -> str:
 
 
 @dataclass
+def _die_with_parent() -> None:
+    """In the child: ask Linux to end Orthanc when the test process dies, so a test
+    run that is killed leaves no server behind (PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 is PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class UploadResult:
     """What Orthanc said about one uploaded file."""
 
@@ -144,6 +157,7 @@ class OrthancServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.folder,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
