@@ -21,6 +21,8 @@ PLUGINS = sorted(p.parent.name for p in ROOT.glob("plugins/*/pyproject.toml"))
 CORE_TESTS = ["tests", "--ignore=tests/dicomweb"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
+# Interpreters come from pyenv (PYENV_VERSION lists them); uv must not fetch its own.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 nox.options.error_on_missing_interpreters = bool(os.environ.get("CI"))
 nox.options.sessions = [
     "tests",
@@ -131,7 +133,7 @@ def lowest(session: nox.Session) -> None:
         "--resolution=lowest-direct",
         "-e",
         ".",
-        "pytest",
+        "pytest>=8",  # a test tool, not a dependency under test
         *[f"-e{p}" for p in plugin_paths(*PLUGINS)],
     )
     pytest(session, *CORE_TESTS, *plugin_tests(*PLUGINS))
