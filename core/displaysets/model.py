@@ -13,14 +13,23 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from pydicom.dataset import Dataset
-
 from displaysets.records import Message, Severity
 
 if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
     from displaysets.sources.base import DataSource
 
 logger = logging.getLogger(__name__)
+
+
+def _empty_dataset() -> Dataset:
+    from pydicom.dataset import (
+        Dataset,
+    )  # here, so that plugin discovery needs no pydicom
+
+    return Dataset()
+
 
 PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 """The three attributes of the Image Pixel module that hold pixel values."""
@@ -136,7 +145,7 @@ class Series:
 
     @property
     def _first(self) -> Dataset:
-        return self.instances[0].dataset if self.instances else Dataset()
+        return self.instances[0].dataset if self.instances else _empty_dataset()
 
     @property
     def modality(self) -> str:
@@ -172,7 +181,7 @@ class Study:
         for series in self.series.values():
             if series.instances:
                 return series.instances[0].dataset
-        return Dataset()
+        return _empty_dataset()
 
     @property
     def patient_name(self) -> str:

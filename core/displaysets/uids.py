@@ -7,8 +7,6 @@ import uuid
 from collections.abc import Iterable
 from typing import Final
 
-from pydicom.uid import UID
-
 DISPLAYSETS_NAMESPACE: Final = uuid.UUID("6f1d3c2e-8f4b-5a7e-9c1d-2b3a4c5d6e7f")
 """Namespace of the name-based UUIDs behind display set UIDs; never change it."""
 
@@ -26,6 +24,8 @@ def sop_class_name(sop_class_uid: str) -> str:
     """The SOP class's name from pydicom's UID dictionary, or a neutral label."""
     if not sop_class_uid:
         return "Unknown SOP Class (no SOP Class UID)"
+    from pydicom.uid import UID  # here, so that plugin discovery needs no pydicom
+
     from displaysets.sop_classes import NAMES_NEWER_THAN_PYDICOM
 
     name = UID(sop_class_uid).name
