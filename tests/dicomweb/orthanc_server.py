@@ -61,7 +61,6 @@ def basic_authorization(user: str, password: str) -> str:
     return f"Basic {token}"
 
 
-@dataclass
 def _die_with_parent() -> None:
     """In the child: ask Linux to end Orthanc when the test process dies, so a test
     run that is killed leaves no server behind (PR_SET_PDEATHSIG)."""
@@ -75,6 +74,7 @@ def _die_with_parent() -> None:
         pass
 
 
+@dataclass
 class UploadResult:
     """What Orthanc said about one uploaded file."""
 
