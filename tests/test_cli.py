@@ -24,7 +24,7 @@ def test_scan_prints_a_table_and_exits_0(
     assert code == 0
     assert "CT Image Storage" in out and "Head" in out
     assert out.rstrip().endswith(
-        "1 display sets from 1 instances (1 inputs read, 0 non-DICOM skipped, "
+        "1 display set from 1 instance (1 input read, 0 non-DICOM skipped, "
         "0 identical copies counted once, 0 unreadable)"
     )
     assert err == ""
@@ -159,6 +159,77 @@ def test_export_of_an_unknown_display_set_is_a_usage_error(
     )
     assert code == 2
     assert "no display set 2.25.7 in the scanned input" in err
+
+
+def test_control_characters_in_dicom_values_never_reach_the_terminal(
+    write_dicom: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_dicom(SeriesDescription="A\x1b[2J\x1b]0;pwn\x07B")
+    code, out, _ = run(capsys, "scan", str(tmp_path))
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "A\\x1b[2J" in out
+
+
+def test_an_exporter_refuses_options_it_does_not_take(
+    write_dicom: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in"
+    write_dicom("in/a.dcm")
+    _, out, _ = run(capsys, "scan", "--json", str(source))
+    uid = json.loads(out)["displaySets"][0]["displaySetInstanceUID"]
+    code, _, err = run(
+        capsys,
+        "export",
+        str(source),
+        "--display-set",
+        uid,
+        "-o",
+        str(tmp_path / "out"),
+        "--option",
+        "level=2",
+    )
+    assert code == 2
+    assert err.startswith(
+        "displaysets: error: the stack exporter does not take these options: "
+    )
+
+
+def test_export_never_writes_through_a_hard_link_to_the_input(
+    write_dicom: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in"
+    path = write_dicom("in/a.dcm")
+    before = path.read_bytes()
+    _, out, _ = run(capsys, "scan", "--json", str(source))
+    uid = json.loads(out)["displaySets"][0]["displaySetInstanceUID"]
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "00001.dcm").hardlink_to(path)
+    code, _, _ = run(
+        capsys,
+        "export",
+        str(source),
+        "--display-set",
+        uid,
+        "-o",
+        str(target / "00001.dcm"),
+        "--overwrite",
+    )
+    assert code == 2
+    code, _, _ = run(
+        capsys,
+        "export",
+        str(source),
+        "--display-set",
+        uid,
+        "-o",
+        str(target),
+        "--overwrite",
+    )
+    assert code == 0
+    assert path.read_bytes() == before
+    assert path.stat().st_nlink == 1
 
 
 def test_header_values_never_appear_in_errors(

@@ -8,6 +8,7 @@ without ``--overwrite`` or write into the scanned input).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import os
@@ -288,6 +289,8 @@ def run_scan_sources(args: argparse.Namespace, host: PluginHost) -> DisplaySetSe
 
 
 def _shorten(text: str, width: int) -> str:
+    """``text`` made printable and cut to ``width`` characters."""
+    text = printable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -300,8 +303,8 @@ def print_table(service: DisplaySetService, out: TextIO, verbose: int) -> None:
             first = service.studies.get(study)
             patient = first.patient_name if first else ""
             out.write(
-                f"\nStudy {study}"
-                + (f"  ({patient})" if patient and verbose else "")
+                f"\nStudy {printable(study)}"
+                + (f"  ({printable(patient)})" if patient and verbose else "")
                 + "\n"
             )
             out.write(
@@ -314,11 +317,12 @@ def print_table(service: DisplaySetService, out: TextIO, verbose: int) -> None:
             else ""
         )
         out.write(
-            f"  {display_set.plugin:<12} {_shorten(display_set.modality, 8):<8} "
+            f"  {_shorten(display_set.plugin, 12):<12} "
+            f"{_shorten(display_set.modality, 8):<8} "
             f"{display_set.num_instances:>5} {display_set.num_frames:>6}  "
             f"{_shorten(display_set.sop_class_name, 40):<40} "
             f"{_shorten(series, 24):<24} "
-            f"{display_set.display_set_instance_uid}\n"
+            f"{printable(display_set.display_set_instance_uid)}\n"
         )
         for message in display_set.messages:
             if message.severity is Severity.INFO and not verbose:
@@ -340,14 +344,19 @@ def print_explain(service: DisplaySetService, out: TextIO) -> None:
             out.write(f"    {printable(str(verdict))}\n")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def print_summary(service: DisplaySetService, out: TextIO) -> None:
     display_sets = service.display_sets
     files = sum(s.files_seen for s in service.sources)
     skipped = sum(s.non_dicom_skipped for s in service.sources)
     errors = [p for p in service.problems if p.severity is Severity.ERROR]
     out.write(
-        f"\n{len(display_sets)} display sets from {len(service.instances)} instances "
-        f"({files} inputs read, {skipped} non-DICOM skipped, "
+        f"\n{_count(len(display_sets), 'display set')} from "
+        f"{_count(len(service.instances), 'instance')} "
+        f"({_count(files, 'input')} read, {skipped} non-DICOM skipped, "
         f"{service.identical_copies} identical copies counted once, "
         f"{len(errors)} unreadable)\n"
     )
@@ -455,6 +464,11 @@ def command_plugins(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def command_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Export one display set. Problems elsewhere in the scanned input are not this
+    command's business: they show with -v, and the exit code says whether the export
+    was written."""
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.CRITICAL)
     service = run_scan_sources(args, make_host(args))
     try:
         display_set: DisplaySet = service.get(args.display_set)
@@ -470,16 +484,27 @@ def command_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not sep or not key.strip().isidentifier():
             raise UsageError(f"--option must read KEY=VALUE, got {option!r}")
         options[key.strip()] = value
-    try:
-        written = service.export(
-            display_set, args.output, overwrite=args.overwrite, **options
-        )
-    except TypeError as error:
-        raise UsageError(f"the exporter does not take these options: {error}") from None
+    handler = service.handler_of(display_set)
+    if options and handler is not None and handler.export is not None:
+        try:
+            inspect.signature(handler.export).bind(
+                display_set, args.output, args.overwrite, **options
+            )
+        except TypeError as error:
+            raise UsageError(
+                f"the {display_set.plugin} exporter does not take these options: "
+                f"{error}"
+            ) from None
+    written = service.export(
+        display_set, args.output, overwrite=args.overwrite, **options
+    )
+    for message in display_set.messages:
+        if message.severity is Severity.ERROR:
+            err.write(f"warning: {message.code}: {printable(message.text)}\n")
     if not args.quiet:
         for path in written:
-            out.write(f"wrote {path}\n")
-    return exit_code(service)
+            out.write(f"wrote {printable(str(path))}\n")
+    return EXIT_OK
 
 
 COMMANDS = {"scan": command_scan, "plugins": command_plugins, "export": command_export}

@@ -7,6 +7,7 @@ its name, distribution, version and error, and every other plugin still loads.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,7 +54,8 @@ class PluginRecord:
     version: str = ""
     builtin: bool = False
     status: str = "loaded"
-    """``loaded``, ``failed`` (see ``errors``) or ``blocked``."""
+    """``loaded``, ``partly loaded`` (some handler modules registered, see
+    ``errors``), ``failed`` or ``blocked``."""
     errors: list[str] = field(default_factory=list)
     handler_ids: list[str] = field(default_factory=list)
 
@@ -221,11 +223,22 @@ class PluginHost:
             return
         try:
             manager.check_pending()
-        except pluggy.PluginValidationError as error:
+        except pluggy.PluginValidationError:
+            unknown = [
+                name
+                for name in dir(plugin)
+                if manager.parse_hookimpl_opts(plugin, name) is not None
+                and name not in hookspecs.HOOK_NAMES
+            ]
             manager.unregister(plugin)
-            self._fail(record, f"implements an unknown hook: {error}")
+            for name in unknown or ["?"]:
+                close = difflib.get_close_matches(name, hookspecs.HOOK_NAMES, 1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self._fail(record, f"implements an unknown hook {name!r}{hint}")
             return
         self._collect(plugin, record)
+        if record.errors and record.handler_ids:
+            record.status = "partly loaded"
         self._order_cache.clear()
 
     def _call(self, plugin: object, hook_name: str, record: PluginRecord) -> Any:

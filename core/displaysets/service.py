@@ -530,8 +530,13 @@ class DisplaySetService:
             for i in self.instances
             if "://" not in i.location and "#" not in i.location
         }
+        same_file = _file_identity(target)
         for path in protected:
-            if target == path or (path.is_dir() and _inside(target, path)):
+            if (
+                target == path
+                or (path.is_dir() and _inside(target, path))
+                or (same_file is not None and same_file == _file_identity(path))
+            ):
                 raise ExportError(
                     f"{destination}: is or lies inside the scanned input {path}; "
                     "input is never written, export elsewhere"
@@ -560,6 +565,15 @@ class DisplaySetService:
         if options:
             return handler.export(display_set, Path(destination), overwrite, **options)
         return handler.export(display_set, Path(destination), overwrite)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file: a hard link is the same file."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino)
 
 
 def _inside(path: Path, folder: Path) -> bool:

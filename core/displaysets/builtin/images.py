@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from displaysets.errors import ContentError, DestinationExists, ExportError
+from displaysets.exporting import replacing
 from displaysets.handlers import Claim, HandlerModule, Offer
 from displaysets.hookspecs import hookimpl
 from displaysets.model import Instance
@@ -321,18 +322,20 @@ def export_image_files(
     if destination.exists() and not destination.is_dir():
         raise ExportError(f"{destination}: an image display set exports to a folder")
     destination.mkdir(parents=True, exist_ok=True)
-    written = []
-    for number, instance in enumerate(display_set.instances, 1):
-        target = destination / f"{number:05d}.dcm"
+    targets = [
+        destination / f"{n:05d}.dcm" for n in range(1, display_set.num_instances + 1)
+    ]
+    for target in targets:
         if target.exists() and not overwrite:
             raise DestinationExists(target)
+    for instance, target in zip(display_set.instances, targets, strict=True):
         location = Path(instance.location)
-        if location.is_file():
-            shutil.copyfile(location, target)
-        else:
-            instance.open_dataset().save_as(target, enforce_file_format=False)
-        written.append(target)
-    return written
+        with replacing(target) as temporary:
+            if location.is_file():
+                shutil.copyfile(location, temporary)
+            else:
+                instance.open_dataset().save_as(temporary, enforce_file_format=False)
+    return targets
 
 
 IMAGE_HANDLER: Final = HandlerModule(

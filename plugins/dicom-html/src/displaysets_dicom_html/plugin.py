@@ -146,6 +146,7 @@ def export_html(
 ) -> list[Path]:
     """Write the report's HTML page (into a folder as ``<SOPInstanceUID>.html``)."""
     from displaysets.errors import DestinationExists
+    from displaysets.exporting import replacing
     from displaysets.uids import safe_file_stem
 
     from displaysets_dicom_html.report import StructuredReport
@@ -158,9 +159,9 @@ def export_html(
         )
     if target.exists() and not overwrite:
         raise DestinationExists(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     page = StructuredReport(display_set).html
-    target.write_bytes(page.encode("utf-8"))
+    with replacing(target) as temporary:
+        temporary.write_bytes(page.encode("utf-8"))
     return [target]
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 from displaysets.errors import DestinationExists
+from displaysets.exporting import replacing
 from displaysets.uids import safe_file_stem
 
 logger = logging.getLogger(__name__)
@@ -341,5 +342,6 @@ def export_annotations(
         raise DestinationExists(target)
     content = load_annotations(display_set)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(content.to_json(), indent=1), encoding="utf-8")
+    with replacing(target) as temporary:
+        temporary.write_text(json.dumps(content.to_json(), indent=1), encoding="utf-8")
     return [target]

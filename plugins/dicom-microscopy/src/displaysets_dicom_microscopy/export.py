@@ -8,6 +8,7 @@ from typing import Final
 
 from displaysets import DisplaySet, ExportError
 from displaysets.errors import DestinationExists
+from displaysets.exporting import replacing
 from displaysets.uids import safe_file_stem
 
 from displaysets_dicom_microscopy.content import DEFAULT_THUMBNAIL_SIZE, SlideContent
@@ -100,7 +101,8 @@ def export_png(
         else:
             image = content.read_thumbnail(size)
     target.parent.mkdir(parents=True, exist_ok=True)
-    image.save(target, format="PNG")
+    with replacing(target) as temporary:
+        image.save(temporary, format="PNG")
     logger.info("wrote %s", target)
     return [target]
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from displaysets import DisplaySet, ExportError
 from displaysets.errors import DestinationExists
+from displaysets.exporting import replacing
 
 from displaysets_dicom_seg.content import SegmentationContent, load_segmentation
 
@@ -98,9 +99,10 @@ def export_segmentation(
         "messages": [m.to_json() for m in content.messages],
     }
     archive.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open("wb") as handle:
+    with replacing(archive) as temporary, temporary.open("wb") as handle:
         np.savez_compressed(handle, **arrays)
-    sidecar.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    with replacing(sidecar) as temporary:
+        temporary.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     logger.info(
         "%s: wrote %d segment mask(s) to %s", content.location, len(segments), archive
     )
