@@ -252,3 +252,30 @@ def test_a_stripped_instance_is_a_slide_with_messages(
     [level] = slide.attributes["levels"]
     assert level["totalPixelMatrixColumns"] is None
     assert slide.to_json()["levels"][0]["tileGridColumns"] is None
+
+
+def test_a_zero_total_pixel_matrix_is_ignored_with_messages(
+    microscopy: Any, native_slide: Path
+) -> None:
+    [slide] = _dispatch(
+        microscopy,
+        [_level(native_slide, TotalPixelMatrixColumns=0, TotalPixelMatrixRows=0)],
+    )
+    assert _codes(slide)[:2] == [
+        "TOTAL_PIXEL_MATRIX_INVALID",
+        "TOTAL_PIXEL_MATRIX_MISSING",
+    ]
+    [level] = slide.attributes["levels"]
+    assert level["totalPixelMatrixColumns"] is None
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(0, 10), (10, 0)])
+def test_a_zero_tile_size_is_an_error_message(
+    microscopy: Any, native_slide: Path, rows: int, columns: int
+) -> None:
+    [slide] = _dispatch(microscopy, [_level(native_slide, Rows=rows, Columns=columns)])
+    [message] = [m for m in slide.messages if m.code == "TILE_SIZE_INVALID"]
+    assert message.severity.value == "error"
+    assert message.text.endswith(
+        f"Rows x Columns is {rows} x {columns}; tiles cannot be read"
+    )

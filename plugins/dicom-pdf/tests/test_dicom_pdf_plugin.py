@@ -430,6 +430,33 @@ def test_a_recorded_length_beyond_the_value_is_refused(tmp_path: Path) -> None:
         service.load(display_set)
 
 
+def test_a_pdf_cut_short_before_its_eof_is_refused(tmp_path: Path) -> None:
+    whole = toolmade(TOOLMADE_PDF, ".source.pdf").read_bytes()
+    half = whole[: len(whole) // 2]
+    copy = rewrite(
+        toolmade(TOOLMADE_PDF),
+        tmp_path / "half.dcm",
+        EncapsulatedDocument=half + b"\x00" * (len(half) % 2),
+        EncapsulatedDocumentLength=len(half),
+    )
+    service, display_set = scan_one(copy)
+    with pytest.raises(ContentError, match="has no %%EOF marker in its last 1024"):
+        service.load(display_set)
+    assert codes(display_set, Severity.ERROR) == ["DOCUMENT_INCOMPLETE"]
+    with pytest.raises(ContentError):
+        service.export(display_set, tmp_path / "out.pdf")
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_a_recorded_length_short_of_the_eof_is_refused(tmp_path: Path) -> None:
+    copy = rewrite(
+        toolmade(TOOLMADE_PDF), tmp_path / "short.dcm", EncapsulatedDocumentLength=1200
+    )
+    service, display_set = scan_one(copy)
+    with pytest.raises(ContentError, match="EncapsulatedDocumentLength is too small"):
+        service.load(display_set)
+
+
 def test_one_bad_document_leaves_the_others_whole(tmp_path: Path) -> None:
     cut = tmp_path / "cut.dcm"
     data = toolmade(TOOLMADE_PDF).read_bytes()

@@ -193,8 +193,25 @@ def read_image_metadata(instance: Instance) -> WsiImage:
     rows = attr.integer(dataset, "Rows")
     frames = attr.integer(dataset, "NumberOfFrames")
     number_of_frames = frames if frames is not None and frames > 0 else 1
+    if (columns is not None and columns <= 0) or (rows is not None and rows <= 0):
+        note(
+            "TILE_SIZE_INVALID",
+            Severity.ERROR,
+            f"Rows x Columns is {rows} x {columns}; tiles cannot be read",
+        )
+        columns = rows = None
     total_columns = attr.integer(dataset, "TotalPixelMatrixColumns")
     total_rows = attr.integer(dataset, "TotalPixelMatrixRows")
+    if (total_columns is not None and total_columns <= 0) or (
+        total_rows is not None and total_rows <= 0
+    ):
+        note(
+            "TOTAL_PIXEL_MATRIX_INVALID",
+            Severity.WARNING,
+            f"TotalPixelMatrixColumns/Rows is {total_columns}x{total_rows}; "
+            "not a size, ignored",
+        )
+        total_columns = total_rows = None
     if total_columns is None or total_rows is None:
         if number_of_frames == 1 and columns and rows:
             total_columns, total_rows = columns, rows

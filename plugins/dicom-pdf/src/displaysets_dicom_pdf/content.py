@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from functools import cached_property
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from displaysets.errors import ContentError
 from displaysets.records import DisplaySet, Severity
@@ -27,10 +27,14 @@ from displaysets_dicom_pdf.kinds import (
     KIND_BY_SOP_CLASS,
     SIGNATURE_WINDOW,
     DocumentKind,
+    Padding,
     signature_problem,
 )
 
 logger = logging.getLogger(__name__)
+
+PDF_TAIL_WINDOW: Final = 1024
+"""PDF readers look for the final %%EOF this far from the end (ISO 32000-1 7.5.5)."""
 
 
 class EncapsulatedDocument:
@@ -200,5 +204,19 @@ def load_document(display_set: DisplaySet) -> EncapsulatedDocument:
             f"Encapsulated {kind.name} Storage and its MIME type {verdict.mime_type}; "
             "the content is not served",
         )
+    if kind.padding is Padding.PDF:
+        start = max(0, data.length - PDF_TAIL_WINDOW)
+        try:
+            tail = data.read(data.length - start, start)
+        except OSError as error:
+            raise _refuse(display_set, "DOCUMENT_TRUNCATED", str(error)) from error
+        if b"%%EOF" not in tail:
+            raise _refuse(
+                display_set,
+                "DOCUMENT_INCOMPLETE",
+                f"{instance.location}: the PDF has no %%EOF marker in its last "
+                f"{PDF_TAIL_WINDOW} bytes: the document is cut short (or its "
+                "EncapsulatedDocumentLength is too small); the content is not served",
+            )
     display_set.attributes["byteLength"] = data.length
     return EncapsulatedDocument(display_set, kind, verdict.mime_type, data)
