@@ -137,6 +137,10 @@ def read_dataset(
             return pydicom.dcmread(target, defer_size=defer_size, force=not has_prefix)
     except InvalidDicomError as error:
         raise NotDicom(path) from error
+    except RecursionError as error:
+        raise UnreadableFile(
+            "sequences are nested too deeply to read (beyond Python's recursion limit)"
+        ) from error
     except Exception as error:  # pydicom raises many kinds on malformed input
         raise UnreadableFile(f"cannot parse DICOM: {error}") from error
 
