@@ -63,7 +63,7 @@ def test_irregular_spacing_is_named(
     ]
 
 
-def test_images_of_different_sizes_are_not_reconstructable(
+def test_images_of_different_sizes_are_split_by_size(
     write_dicom: Callable[..., Path], tmp_path: Path
 ) -> None:
     slices(write_dicom, [0.0, 1.0])
@@ -74,9 +74,47 @@ def test_images_of_different_sizes_are_not_reconstructable(
         Columns=4,
         PixelData=b"\x00\x00" * 16,
     )
+    display_sets = scan(tmp_path, host=isolated_host()).display_sets
+    assert [d.num_instances for d in display_sets] == [2, 1]
+    assert [m.text for m in display_sets[1].messages] == [
+        "series 1.2.3.4.1 mixes 2 image sizes; this display set holds the 1 image(s) "
+        "of 4 x 4"
+    ]
+    assert display_sets[0].attributes["isReconstructable"] is True
+
+
+def test_a_multi_echo_series_is_split_into_one_stack_per_echo(
+    write_dicom: Callable[..., Path], tmp_path: Path
+) -> None:
+    for echo in (2, 1):
+        for number, z in enumerate([0.0, 5.0, 10.0], 1):
+            write_dicom(
+                ImageOrientationPatient=AXIAL,
+                ImagePositionPatient=[0.0, 0.0, z],
+                InstanceNumber=number + 10 * echo,
+                EchoNumbers=echo,
+            )
+    display_sets = scan(tmp_path, host=isolated_host()).display_sets
+    assert [d.num_instances for d in display_sets] == [3, 3]
+    assert [d.attributes["isReconstructable"] for d in display_sets] == [True, True]
+    assert [m.code for d in display_sets for m in d.messages] == [
+        "SPLIT_BY_ECHO_NUMBERS",
+        "SPLIT_BY_ECHO_NUMBERS",
+    ]
+    assert display_sets[0].messages[0].text == (
+        "series 1.2.3.4.1 repeats image positions; split by EchoNumbers: this display "
+        "set holds the 3 image(s) with EchoNumbers 1"
+    )
+
+
+def test_repeated_positions_without_a_telling_attribute_stay_one_stack(
+    write_dicom: Callable[..., Path], tmp_path: Path
+) -> None:
+    for _ in range(2):
+        write_dicom(ImageOrientationPatient=AXIAL, ImagePositionPatient=[0.0, 0.0, 0.0])
     (display_set,) = scan(tmp_path, host=isolated_host()).display_sets
     assert display_set.attributes["reconstructionIssues"] == [
-        "images differ in size (2 different Rows x Columns)"
+        "several images share one position"
     ]
 
 

@@ -2,7 +2,9 @@
 
 A series of single-frame images becomes one stack sorted by position along the slice
 normal, then Instance Number, then SOP Instance UID. A series that mixes orientations
-(localizers among axial slices) is split by orientation, with a message. Each
+(localizers among axial slices) or image sizes is split by them, and one whose images
+repeat positions (multi-echo, multi-phase) by the attribute that tells the stacks
+apart; each split is said in a message. Each
 multi-frame instance is its own display set, and CR, DX, MG and IO images are one
 display set per image. Every display set says whether it is reconstructable as a
 volume and, when not, why. Instances without pixel data are declined.
@@ -261,28 +263,147 @@ def get_image_display_sets(offer: Offer) -> Claim:
         else:
             orientations.append((orientation, [instance]))
     orientations.sort(key=lambda group: -len(group[1]))
-    split = len(orientations) > 1
+    series_uid = offer.series.series_instance_uid
     for number, (orientation, members) in enumerate(orientations, 1):
-        geometry = sort_stack(members)
-        issues = list(geometry.issues)
-        if len(members) == 1:
-            issues.insert(0, "single image")
-        discriminator = "" if not split else f"orientation {number}"
-        display_set = _image_display_set(
-            offer, geometry.instances, issues, discriminator=discriminator
-        )
-        if geometry.spacing is not None:
-            display_set.attributes["sliceSpacing"] = round(geometry.spacing, 6)
-        if split:
-            display_set.add_message(
-                "SPLIT_BY_ORIENTATION",
-                Severity.INFO,
-                f"series {offer.series.series_instance_uid} mixes "
-                f"{len(orientations)} image orientations; this display set holds the "
-                f"{len(members)} {_describe_orientation(orientation)} image(s)",
+        parts: list[str] = []
+        notes: list[tuple[str, str]] = []
+        if len(orientations) > 1:
+            parts.append(f"orientation {number}")
+            notes.append(
+                (
+                    "SPLIT_BY_ORIENTATION",
+                    f"series {series_uid} mixes {len(orientations)} image "
+                    f"orientations; this display set holds the {len(members)} "
+                    f"{_describe_orientation(orientation)} image(s)",
+                )
             )
-        claim.display_sets.append(display_set)
+        for stack, stack_parts, stack_notes in split_stack(members, series_uid):
+            geometry = sort_stack(stack)
+            issues = list(geometry.issues)
+            if len(stack) == 1:
+                issues.insert(0, "single image")
+            display_set = _image_display_set(
+                offer,
+                geometry.instances,
+                issues,
+                discriminator=", ".join(parts + stack_parts),
+            )
+            if geometry.spacing is not None:
+                display_set.attributes["sliceSpacing"] = round(geometry.spacing, 6)
+            for code, text in notes + stack_notes:
+                display_set.add_message(code, Severity.INFO, text)
+            claim.display_sets.append(display_set)
     return claim
+
+
+SPLIT_KEYWORDS: Final = (
+    "EchoNumbers",
+    "TemporalPositionIdentifier",
+    "AcquisitionNumber",
+    "TriggerTime",
+)
+"""Attributes that tell apart the stacks of a series whose images repeat positions
+(multi-echo, multi-phase, repeated acquisitions), tried in this order."""
+
+
+def _sortable(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def _positions_unique(instances: Sequence[Instance]) -> bool:
+    positions = [position_of(i) for i in instances]
+    if any(p is None for p in positions):
+        return False
+    rounded = {tuple(round(v, 3) for v in p) for p in positions}  # type: ignore[union-attr]
+    return len(rounded) == len(positions)
+
+
+def split_stack(
+    members: list[Instance], series_uid: str
+) -> list[tuple[list[Instance], list[str], list[tuple[str, str]]]]:
+    """Split a same-orientation group by image size, then, when images repeat
+    positions, by the first attribute that makes every part a proper stack.
+
+    Returns ``(instances, discriminator parts, (code, text) notes)`` per stack.
+    """
+    by_size: dict[tuple[object, object], list[Instance]] = {}
+    for instance in members:
+        size = (instance.dataset.get("Rows"), instance.dataset.get("Columns"))
+        by_size.setdefault(size, []).append(instance)
+    sized: list[tuple[list[Instance], list[str], list[tuple[str, str]]]] = []
+    for (rows, columns), group in by_size.items():
+        if len(by_size) == 1:
+            sized.append((group, [], []))
+            continue
+        sized.append(
+            (
+                group,
+                [f"size {rows}x{columns}"],
+                [
+                    (
+                        "SPLIT_BY_SIZE",
+                        f"series {series_uid} mixes {len(by_size)} image sizes; this "
+                        f"display set holds the {len(group)} image(s) of "
+                        f"{rows} x {columns}",
+                    )
+                ],
+            )
+        )
+
+    result = []
+    for group, parts, notes in sized:
+        if (
+            len(group) < 2
+            or _positions_unique(group)
+            or any(position_of(i) is None for i in group)
+        ):
+            result.append((group, parts, notes))
+            continue
+        for keyword in SPLIT_KEYWORDS:
+            by_value: dict[str, list[Instance]] = {}
+            for instance in group:
+                value = instance.dataset.get(keyword)
+                by_value.setdefault("" if value is None else str(value), []).append(
+                    instance
+                )
+            if len(by_value) > 1 and all(
+                _positions_unique(part) for part in by_value.values()
+            ):
+                for value in sorted(by_value, key=_sortable):
+                    part = by_value[value]
+                    result.append(
+                        (
+                            part,
+                            [*parts, f"{keyword} {value}"],
+                            [
+                                *notes,
+                                (
+                                    f"SPLIT_BY_{_snake(keyword)}",
+                                    f"series {series_uid} repeats image positions; "
+                                    f"split by {keyword}: this display set holds "
+                                    f"the {len(part)} image(s) with {keyword} "
+                                    f"{value or '(none)'}",
+                                ),
+                            ],
+                        )
+                    )
+                break
+        else:
+            result.append((group, parts, notes))
+    return result
+
+
+def _snake(keyword: str) -> str:
+    """``EchoNumbers`` -> ``ECHO_NUMBERS``."""
+    out = ""
+    for index, char in enumerate(keyword):
+        if char.isupper() and index:
+            out += "_"
+        out += char.upper()
+    return out
 
 
 @dataclass
