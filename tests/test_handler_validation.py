@@ -67,6 +67,11 @@ def test_a_malformed_uid_is_refused(uid: str, reason: str) -> None:
     assert (error.field, error.reason) == ("sop_class_uids", reason)
 
 
+def test_every_malformed_uid_is_named_at_once() -> None:
+    error = _error({**GOOD, "sop_class_uids": ("1.2.x", "1.2.3", "abc")})
+    assert error.reason == "'1.2.x', 'abc' are not valid UIDs"
+
+
 def test_a_single_string_instead_of_a_sequence_of_uids_is_refused() -> None:
     error = _error({**GOOD, "sop_class_uids": "1.2.3"})
     assert error.field == "sop_class_uids"

@@ -158,9 +158,12 @@ def validate_handler_module(
     uids = tuple(uids)
     if not uids:
         raise fail("sop_class_uids", "declares no SOP Class UID")
-    for uid in uids:
-        if uid != ANY_SOP_CLASS and not is_valid_uid(uid):
-            raise fail("sop_class_uids", f"{uid!r} is not a valid UID")
+    invalid = [u for u in uids if u != ANY_SOP_CLASS and not is_valid_uid(u)]
+    if len(invalid) == 1:
+        raise fail("sop_class_uids", f"{invalid[0]!r} is not a valid UID")
+    if invalid:
+        shown = ", ".join(repr(u) for u in invalid)
+        raise fail("sop_class_uids", f"{shown} are not valid UIDs")
     if len(set(uids)) != len(uids):
         raise fail("sop_class_uids", "declares a SOP Class UID more than once")
     values["sop_class_uids"] = uids
