@@ -81,7 +81,7 @@ def _can_isolate_network() -> bool:
     return probe.returncode == 0
 
 
-@nox.session(python="3.11")
+@nox.session(python=PYTHONS)
 def dicomweb(session: nox.Session) -> None:
     """The DICOMweb source against a real Orthanc, with every plugin.
 
