@@ -170,6 +170,21 @@ def test_deeply_nested_json_is_reported_without_a_traceback(
     assert "Traceback" not in caplog.text
 
 
+def test_an_element_with_an_unknown_vr_costs_only_its_value(
+    write_dicom: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_dicom(SeriesNumber=7, InstanceNumber=3)
+    data = path.read_bytes()
+    header = b"\x20\x00\x11\x00IS"  # (0020,0011) Series Number, explicit VR
+    assert data.count(header) == 1
+    path.write_bytes(data.replace(header, b"\x20\x00\x11\x00\x49\xf1"))
+    service = scan(path, host=isolated_host())
+    (display_set,) = service.display_sets
+    assert display_set.plugin == "stack"
+    assert display_set.series_number is None
+    assert display_set.instances[0].instance_number == 3
+
+
 def test_a_truncated_file_is_read_as_far_as_it_goes_and_reported(
     write_dicom: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -35,8 +35,24 @@ PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 """The three attributes of the Image Pixel module that hold pixel values."""
 
 
+def value_of(dataset: Dataset | None, keyword: str) -> Any:
+    """``dataset.get(keyword)``, or ``None`` when the stored value cannot be decoded.
+
+    pydicom decodes values when they are first read, and a damaged element (an
+    unknown VR, bytes that are not the VR's form) raises then; handlers and the core
+    read metadata through this so one bad element costs only its own value.
+    """
+    if dataset is None:
+        return None
+    try:
+        return dataset.get(keyword)
+    except Exception as error:  # pydicom raises many kinds for damaged values
+        logger.debug("cannot decode %s: %s", keyword, error)
+        return None
+
+
 def _text(dataset: Dataset, keyword: str) -> str:
-    value = dataset.get(keyword)
+    value = value_of(dataset, keyword)
     if value is None:
         return ""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -45,10 +61,10 @@ def _text(dataset: Dataset, keyword: str) -> str:
 
 
 def _integer(dataset: Dataset, keyword: str) -> int | None:
+    value = value_of(dataset, keyword)
     try:
-        value = dataset.get(keyword)
         return None if value in (None, "") else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

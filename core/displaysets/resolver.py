@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Final
 
+from displaysets.model import value_of
 from displaysets.records import DisplaySet, ReferenceKind, ReferenceStatus, Severity
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class ReferenceResolver:
             for sop_instance_uid in display_set.sop_instance_uids:
                 self._add(ReferenceKind.SOP_INSTANCE, sop_instance_uid, uid)
             for instance in display_set.instances:
-                frame_of_reference = instance.dataset.get("FrameOfReferenceUID")
+                frame_of_reference = value_of(instance.dataset, "FrameOfReferenceUID")
                 if frame_of_reference:
                     self._add(
                         ReferenceKind.FRAME_OF_REFERENCE, str(frame_of_reference), uid

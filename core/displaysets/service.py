@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from displaysets.errors import ContentError, ExportError, HandlerContractError
+from displaysets.errors import (
+    ContentError,
+    DisplaySetsError,
+    ExportError,
+    HandlerContractError,
+)
 from displaysets.handlers import Claim, Decline, HandlerModule, Offer
 from displaysets.model import Instance, Series, Study
 from displaysets.plugins import PluginHost, RegisteredHandler
@@ -562,9 +567,20 @@ class DisplaySetService:
                 f"display set {display_set.display_set_instance_uid} "
                 f"({display_set.plugin}): its handler cannot export content"
             )
-        if options:
-            return handler.export(display_set, Path(destination), overwrite, **options)
-        return handler.export(display_set, Path(destination), overwrite)
+        try:
+            if options:
+                return handler.export(
+                    display_set, Path(destination), overwrite, **options
+                )
+            return handler.export(display_set, Path(destination), overwrite)
+        except DisplaySetsError:
+            raise
+        except Exception as error:
+            raise ContentError(
+                f"handler {handler.id} could not export display set "
+                f"{display_set.display_set_instance_uid}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:
@@ -602,7 +618,15 @@ def load_with(handler: HandlerModule | None, display_set: DisplaySet) -> Any:
             f"display set {display_set.display_set_instance_uid} carries no instances "
             "(was it read back from JSON?); scan the source again to load it"
         )
-    return handler.load(display_set)
+    try:
+        return handler.load(display_set)
+    except DisplaySetsError:
+        raise
+    except Exception as error:
+        raise ContentError(
+            f"handler {handler.id} could not load display set "
+            f"{display_set.display_set_instance_uid}: {type(error).__name__}: {error}"
+        ) from error
 
 
 def scan(

@@ -25,7 +25,7 @@ from displaysets.errors import ContentError, DestinationExists, ExportError
 from displaysets.exporting import replacing
 from displaysets.handlers import Claim, HandlerModule, Offer
 from displaysets.hookspecs import hookimpl
-from displaysets.model import Instance
+from displaysets.model import Instance, value_of
 from displaysets.records import DisplaySet, Severity
 from displaysets.sop_classes import IMAGE_STORAGE, PROJECTION_RADIOGRAPHY
 
@@ -53,7 +53,7 @@ def _floats(value: Any, count: int) -> tuple[float, ...] | None:
 def _first_item(dataset: Any, *path: str) -> Any:
     node = dataset
     for keyword in path:
-        sequence = node.get(keyword) if node is not None else None
+        sequence = value_of(node, keyword)
         if not sequence:
             return None
         node = sequence[0]
@@ -63,17 +63,17 @@ def _first_item(dataset: Any, *path: str) -> Any:
 def orientation_of(instance: Instance) -> tuple[float, ...] | None:
     """ImageOrientationPatient of a single-frame image (or of the shared groups)."""
     dataset = instance.dataset
-    value = dataset.get("ImageOrientationPatient")
+    value = value_of(dataset, "ImageOrientationPatient")
     if value is None:
         item = _first_item(
             dataset, "SharedFunctionalGroupsSequence", "PlaneOrientationSequence"
         )
-        value = item.get("ImageOrientationPatient") if item is not None else None
+        value = value_of(item, "ImageOrientationPatient")
     return _floats(value, 6) if value is not None else None
 
 
 def position_of(instance: Instance) -> tuple[float, ...] | None:
-    value = instance.dataset.get("ImagePositionPatient")
+    value = value_of(instance.dataset, "ImagePositionPatient")
     return _floats(value, 3) if value is not None else None
 
 
@@ -140,7 +140,9 @@ def sort_stack(instances: Sequence[Instance]) -> StackGeometry:
         instances,
         key=lambda i: (distance[id(i)], i.instance_number or 0, i.sop_instance_uid),
     )
-    sizes = {(i.dataset.get("Rows"), i.dataset.get("Columns")) for i in instances}
+    sizes = {
+        (value_of(i.dataset, "Rows"), value_of(i.dataset, "Columns")) for i in instances
+    }
     if len(sizes) > 1:
         issues.append(f"images differ in size ({len(sizes)} different Rows x Columns)")
     gaps = [distance[id(b)] - distance[id(a)] for a, b in itertools.pairwise(ordered)]
@@ -174,18 +176,18 @@ def _multiframe_issues(instance: Instance) -> list[str]:
     frames = instance.number_of_frames
     if frames < 2:
         return ["single frame"]
-    per_frame = dataset.get("PerFrameFunctionalGroupsSequence")
+    per_frame = value_of(dataset, "PerFrameFunctionalGroupsSequence")
     if not per_frame:
         if (
-            dataset.get("SliceThickness") is None
-            and dataset.get("SpacingBetweenSlices") is None
+            value_of(dataset, "SliceThickness") is None
+            and value_of(dataset, "SpacingBetweenSlices") is None
         ):
             return ["frames carry no plane position"]
         return []
     positions = []
     for item in per_frame:
         plane = _first_item(item, "PlanePositionSequence")
-        value = plane.get("ImagePositionPatient") if plane is not None else None
+        value = value_of(plane, "ImagePositionPatient")
         positions.append(_floats(value, 3) if value is not None else None)
     if any(p is None for p in positions):
         return ["some frames lack a plane position"]
@@ -331,7 +333,10 @@ def split_stack(
     """
     by_size: dict[tuple[object, object], list[Instance]] = {}
     for instance in members:
-        size = (instance.dataset.get("Rows"), instance.dataset.get("Columns"))
+        size = (
+            value_of(instance.dataset, "Rows"),
+            value_of(instance.dataset, "Columns"),
+        )
         by_size.setdefault(size, []).append(instance)
     sized: list[tuple[list[Instance], list[str], list[tuple[str, str]]]] = []
     for (rows, columns), group in by_size.items():
@@ -365,7 +370,7 @@ def split_stack(
         for keyword in SPLIT_KEYWORDS:
             by_value: dict[str, list[Instance]] = {}
             for instance in group:
-                value = instance.dataset.get(keyword)
+                value = value_of(instance.dataset, keyword)
                 by_value.setdefault("" if value is None else str(value), []).append(
                     instance
                 )
