@@ -229,3 +229,39 @@ def test_the_whole_corpus_puts_every_instance_in_one_display_set() -> None:
     service = scan(require_corpus())
     assert_each_instance_once(service)
     assert len(service.display_sets) > 100
+
+
+@pytest.mark.corpus
+def test_an_unsupported_presentation_state_points_at_its_image() -> None:
+    gsps = require_corpus("image", "weasis_prLUTs_gsps.dcm")
+    image = require_corpus("image", "weasis_imageForPrLUTs.dcm")
+    display_sets = scan([gsps, image]).display_sets
+    by_plugin = {d.plugin: d for d in display_sets}
+    (reference,) = by_plugin["unsupported"].references
+    assert (reference.kind.value, reference.uid, reference.status.value) == (
+        "SOPInstanceUID",
+        "1.2.276.0.7230010.3.200.6.3.1",
+        "resolved",
+    )
+    assert reference.display_set_instance_uids == (
+        by_plugin["stack"].display_set_instance_uid,
+    )
+
+
+@pytest.mark.corpus
+def test_an_rt_structure_set_points_at_its_ct_series_or_says_it_cannot() -> None:
+    rtss = require_corpus("image", "dicompyler_rtss.dcm")
+    ct = require_corpus("image", "dicompyler_ct.0.dcm")
+    together = {d.plugin: d for d in scan([rtss, ct]).display_sets}
+    (reference,) = together["unsupported"].references
+    assert (reference.kind.value, reference.uid, reference.status.value) == (
+        "SeriesInstanceUID",
+        "2.16.840.1.113662.2.12.0.3057.1241703565.43",
+        "resolved",
+    )
+    assert reference.display_set_instance_uids == (
+        together["stack"].display_set_instance_uid,
+    )
+    (alone,) = scan(rtss).display_sets
+    assert alone.references[0].status.value == "unresolved"
+    assert "REFERENCES_UNRESOLVED" in [m.code for m in alone.messages]

@@ -33,8 +33,14 @@ def unsupported_text(sop_class_uid: str, count: int, hint: str | None) -> str:
 
 
 def get_unsupported_display_sets(offer: Offer) -> list[DisplaySet]:
-    """One unsupported display set for the whole group offered."""
-    display_set = offer.display_set(offer.instances)
+    """One unsupported display set for the whole group offered, with the references
+    its objects make, so that it still points at the images it belongs to."""
+    from displaysets.references import references_in
+
+    display_set = offer.display_set(
+        offer.instances,
+        references=references_in(i.dataset for i in offer.instances),
+    )
     hint = offer.install_hints.get(offer.sop_class_uid)
     if offer.declined_by and offer.sop_class_uid:
         reasons = "; ".join(
