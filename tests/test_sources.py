@@ -122,7 +122,11 @@ def test_a_broken_symbolic_link_is_reported_not_fatal(
 @pytest.mark.parametrize(
     ("cut", "text"),
     [
-        (500, "file ends inside SOPInstanceUID: 18 of 48 bytes present"),
+        (
+            500,
+            "file ends inside SOPInstanceUID: 18 of 48 bytes present; "
+            "the element is left out",
+        ),
         (1998, "file ends inside a data element header (4 bytes of it)"),
     ],
 )
@@ -134,6 +138,9 @@ def test_a_cut_inside_an_early_value_or_a_header_is_truncation(
     path.write_bytes(data[:cut])
     service = scan(path, host=isolated_host())
     assert [(p.code, p.text) for p in service.problems] == [("TRUNCATED", text)]
+    # the cut-down UID is not used: File Meta's MediaStorageSOPInstanceUID stands in
+    (instance,) = service.instances
+    assert instance.sop_instance_uid == "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322"
 
 
 def test_an_icc_profile_is_not_mistaken_for_dicom(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.tag import Tag
+from pydicom.tag import BaseTag, Tag
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from displaysets.model import PIXEL_DATA_KEYWORDS, Instance
@@ -156,8 +156,11 @@ def _value_length(element: object) -> int | None:
         return None
 
 
-def _check_truncation(dataset: Dataset, path: str, deflated: bool) -> str | None:
-    """Describe where the file ends before a value or element it declares.
+def _check_truncation(
+    dataset: Dataset, path: str, deflated: bool
+) -> tuple[int | None, str] | None:
+    """Where the file ends before a value or element it declares: the tag of the
+    element cut short (``None`` for a cut element header) and a description.
 
     Runs before any element is converted, while every top-level element still knows
     where its value lies in the file.
@@ -177,15 +180,26 @@ def _check_truncation(dataset: Dataset, path: str, deflated: bool) -> str | None
         end = element.value_tell + element.length
         if end > size:
             keyword = pydicom.datadict.keyword_for_tag(tag) or str(Tag(tag))
-            return (
+            return tag, (
                 f"file ends inside {keyword}: {size - element.value_tell} of "
                 f"{element.length} bytes present"
             )
         last_end = max(last_end, end)
     trailing = size - last_end
     if last_end and not undefined_last and 0 < trailing < _ELEMENT_HEADER_MAX:
-        return f"file ends inside a data element header ({trailing} bytes of it)"
+        return None, f"file ends inside a data element header ({trailing} bytes of it)"
     return None
+
+
+def _is_sequence(dataset: Dataset, tag: BaseTag) -> bool:
+    element = dataset._dict.get(tag)
+    vr = getattr(element, "VR", None)
+    if vr is None:
+        try:
+            vr = pydicom.datadict.dictionary_VR(tag)
+        except KeyError:
+            return False
+    return vr == "SQ"
 
 
 def _instance_uids(dataset: FileDataset, path: str) -> list[tuple[str, str]]:
@@ -266,6 +280,15 @@ def read_instance(path: str, source: DataSource) -> Instance:
     deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
     # before any element is converted: raw elements still know their file offsets
     truncated = None if offset else _check_truncation(dataset, path, deflated)
+    if truncated is not None and truncated[0] is not None:
+        cut = Tag(truncated[0])
+        if pydicom.datadict.keyword_for_tag(cut) not in BULK_KEYWORDS and not (
+            _is_sequence(dataset, cut)
+        ):
+            # Half a value is not handed to handlers: the element is left out. A cut
+            # sequence stays, for handlers that show the items read before the cut.
+            del dataset[cut]
+            truncated = (cut, truncated[1] + "; the element is left out")
     sop_class = dataset.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID")
     if sop_class == MEDIA_STORAGE_DIRECTORY or "DirectoryRecordSequence" in dataset:
         raise Dicomdir(path)
@@ -283,7 +306,7 @@ def read_instance(path: str, source: DataSource) -> Instance:
             ),
         )
     if truncated:
-        notes.append(("TRUNCATED", truncated))
+        notes.append(("TRUNCATED", truncated[1]))
 
     bulk: dict[str, int | None] = {}
     for keyword in BULK_KEYWORDS:

@@ -11,6 +11,7 @@ import logging
 import math
 from typing import Any
 
+from displaysets.model import value_of
 from pydicom.dataset import Dataset
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def text(dataset: Dataset | None, keyword: str) -> str | None:
     """A single-valued string attribute, stripped; ``None`` when absent or empty."""
     if dataset is None:
         return None
-    value = dataset.get(keyword)
+    value = value_of(dataset, keyword)
     if value is None:
         return None
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -34,7 +35,7 @@ def integer(dataset: Dataset | None, keyword: str) -> int | None:
     if dataset is None:
         return None
     try:
-        value = dataset.get(keyword)
+        value = value_of(dataset, keyword)
         if value is None or value == "":
             return None
         return int(value)
@@ -47,7 +48,7 @@ def number(dataset: Dataset | None, keyword: str) -> float | None:
     if dataset is None:
         return None
     try:
-        value = dataset.get(keyword)
+        value = value_of(dataset, keyword)
         if value is None or value == "":
             return None
         result = float(value)
@@ -60,7 +61,7 @@ def numbers(dataset: Dataset | None, keyword: str, count: int) -> list[float] | 
     """A multi-valued decimal attribute with exactly ``count`` finite values."""
     if dataset is None:
         return None
-    value = dataset.get(keyword)
+    value = value_of(dataset, keyword)
     if value is None:
         return None
     try:
@@ -76,7 +77,7 @@ def strings(dataset: Dataset | None, keyword: str) -> list[str]:
     """A multi-valued string attribute as a list (empty when absent)."""
     if dataset is None:
         return []
-    value = dataset.get(keyword)
+    value = value_of(dataset, keyword)
     if value is None:
         return []
     if isinstance(value, str):
@@ -93,7 +94,7 @@ def first_item(dataset: Dataset | None, *path: str) -> Dataset | None:
     for keyword in path:
         if node is None:
             return None
-        sequence = node.get(keyword)
+        sequence = value_of(node, keyword)
         if not sequence:
             return None
         try:
@@ -107,7 +108,7 @@ def items(dataset: Dataset | None, keyword: str) -> list[Dataset]:
     """The items of a sequence attribute (empty when absent or not a sequence)."""
     if dataset is None:
         return []
-    sequence = dataset.get(keyword)
+    sequence = value_of(dataset, keyword)
     if not sequence:
         return []
     try:
