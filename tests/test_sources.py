@@ -140,7 +140,8 @@ def test_a_cut_inside_an_early_value_or_a_header_is_truncation(
     assert [(p.code, p.text) for p in service.problems] == [("TRUNCATED", text)]
     # the cut-down UID is not used: File Meta's MediaStorageSOPInstanceUID stands in
     (instance,) = service.instances
-    assert instance.sop_instance_uid == "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322"
+    expected = "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322"
+    assert instance.sop_instance_uid == expected
 
 
 def test_an_icc_profile_is_not_mistaken_for_dicom(tmp_path: Path) -> None:
