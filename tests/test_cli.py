@@ -25,7 +25,7 @@ def test_scan_prints_a_table_and_exits_0(
     assert "CT Image Storage" in out and "Head" in out
     assert out.rstrip().endswith(
         "1 display set from 1 instance (1 input read, 0 non-DICOM skipped, "
-        "0 identical copies counted once, 0 unreadable)"
+        "0 identical copies counted once, 0 cut short, 0 unreadable)"
     )
     assert err == ""
 
@@ -115,7 +115,7 @@ def test_export_copies_an_image_stack_and_refuses_to_overwrite(
     assert code == 2
     assert err == (
         f"displaysets: error: {target / '00001.dcm'} exists; "
-        "pass overwrite=True (--overwrite) to replace it\n"
+        "add --overwrite to replace it\n"
     )
 
 

@@ -91,6 +91,22 @@ def test_a_dicomdir_in_a_scanned_folder_is_not_an_instance(
     assert service.sources[0].dicomdirs_skipped == 1  # type: ignore[attr-defined]
 
 
+def test_a_file_named_dcm_that_is_not_dicom_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "scan.dcm"
+    path.write_bytes(bytes(range(256)) * 16)
+    service = scan(tmp_path, host=isolated_host())
+    assert [
+        (p.location, p.code, p.severity.value, p.text) for p in service.problems
+    ] == [
+        (
+            str(path),
+            "UNREADABLE",
+            "error",
+            "named as a DICOM file but holds no DICOM data elements",
+        )
+    ]
+
+
 def test_non_dicom_files_are_skipped_and_counted(
     write_dicom: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from displaysets.errors import DisplaySetsError, ExportError
+from displaysets.errors import DestinationExists, DisplaySetsError, ExportError
 from displaysets.plugins import PluginHost
 from displaysets.records import DisplaySet, Severity, display_sets_to_json
 from displaysets.service import DisplaySetService
@@ -160,6 +160,11 @@ def configure_logging(quiet: bool, verbose: int) -> None:
         )
     )
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        # pydicom resets its own logger's level when it is imported (lazily, after
+        # this), so its chatter is filtered at the handler instead.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_quiet_pydicom)
     logging.captureWarnings(True)
     if not verbose:
         # problems met while reading are printed by the command itself
@@ -169,6 +174,10 @@ def configure_logging(quiet: bool, verbose: int) -> None:
         # full of them and they are not what a user scans for.
         warnings.filterwarnings("ignore", module="pydicom")
         logging.getLogger("pydicom").setLevel(logging.ERROR)
+
+
+def _quiet_pydicom(record: logging.LogRecord) -> bool:
+    return not (record.name.startswith("pydicom") and record.levelno < logging.ERROR)
 
 
 def make_host(args: argparse.Namespace) -> PluginHost:
@@ -353,12 +362,13 @@ def print_summary(service: DisplaySetService, out: TextIO) -> None:
     files = sum(s.files_seen for s in service.sources)
     skipped = sum(s.non_dicom_skipped for s in service.sources)
     errors = [p for p in service.problems if p.severity is Severity.ERROR]
+    cut_short = [p for p in errors if p.code == "TRUNCATED"]
     out.write(
         f"\n{_count(len(display_sets), 'display set')} from "
         f"{_count(len(service.instances), 'instance')} "
         f"({_count(files, 'input')} read, {skipped} non-DICOM skipped, "
         f"{service.identical_copies} identical copies counted once, "
-        f"{len(errors)} unreadable)\n"
+        f"{len(cut_short)} cut short, {len(errors) - len(cut_short)} unreadable)\n"
     )
 
 
@@ -517,6 +527,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         return COMMANDS[args.command](args, out, err)
+    except DestinationExists as error:
+        err.write(
+            f"displaysets: error: {printable(str(error.path))} exists; "
+            "add --overwrite to replace it\n"
+        )
+        return EXIT_USAGE
     except (UsageError, ExportError) as error:
         # refusing to overwrite or to write into the input is the user's call to make
         err.write(f"displaysets: error: {printable(str(error))}\n")

@@ -50,6 +50,4 @@ class DestinationExists(ExportError):
 
     def __init__(self, path: object) -> None:
         self.path = path
-        super().__init__(
-            f"{path} exists; pass overwrite=True (--overwrite) to replace it"
-        )
+        super().__init__(f"{path} exists and is not replaced unless asked to")

@@ -18,6 +18,12 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def replacing(target: Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``target``."""
@@ -28,6 +34,7 @@ def replacing(target: Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # as an ordinary new file would be
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
+"""File name endings that claim DICOM content: such a file that is not DICOM is
+reported as unreadable instead of being skipped quietly."""
+
+
 def _looks_like_json(path: str) -> bool:
     if path.lower().endswith(".json"):
         return True
@@ -106,6 +111,16 @@ class FileSource(DataSource):
                 yield from json_source.iter_instances(report, quiet_if_not_json=True)
                 if json_source.non_dicom_skipped:
                     self.non_dicom_skipped += 1
+                return
+            if path.lower().endswith(DICOM_SUFFIXES):
+                report(
+                    Problem(
+                        path,
+                        "UNREADABLE",
+                        Severity.ERROR,
+                        "named as a DICOM file but holds no DICOM data elements",
+                    )
+                )
                 return
             self.non_dicom_skipped += 1
             logger.debug("%s: not a DICOM file, skipped", path)

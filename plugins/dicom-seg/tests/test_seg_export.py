@@ -85,7 +85,7 @@ def test_export_refuses_to_overwrite(
 ) -> None:
     display_set = scan_one([seg_dir / "highdicom_seg_image_ct_binary.dcm"])
     display_set_export(display_set, tmp_path)
-    with pytest.raises(ExportError, match="exists; pass overwrite"):
+    with pytest.raises(ExportError, match="exists and is not replaced unless asked to"):
         display_set_export(display_set, tmp_path)
     assert len(display_set_export(display_set, tmp_path, overwrite=True)) == 2
 
