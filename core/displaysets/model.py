@@ -7,7 +7,9 @@ to fetch the full object when a handler's loader asks for it.
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,20 +37,47 @@ PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 """The three attributes of the Image Pixel module that hold pixel values."""
 
 
+@functools.lru_cache(maxsize=1024)
+def _tag_of(keyword: str) -> int | None:
+    from pydicom.datadict import tag_for_keyword
+
+    return tag_for_keyword(keyword)
+
+
 def value_of(dataset: Dataset | None, keyword: str) -> Any:
-    """``dataset.get(keyword)``, or ``None`` when the stored value cannot be decoded.
+    """The value of ``keyword`` in ``dataset``, or ``None`` when it is absent or its
+    stored bytes cannot be decoded.
 
     pydicom decodes values when they are first read, and a damaged element (an
-    unknown VR, bytes that are not the VR's form) raises then; handlers and the core
-    read metadata through this so one bad element costs only its own value.
+    unknown VR, bytes that are not the VR's form, a sequence cut short) raises then;
+    handlers and the core read metadata through this, so one bad element costs only
+    its own value. The lookup goes by tag, which is faster than by keyword.
     """
     if dataset is None:
         return None
+    tag = _tag_of(keyword)
     try:
-        return dataset.get(keyword)
+        if tag is None:
+            return dataset.get(keyword)
+        if tag not in dataset:
+            return None
+        return dataset[tag].value
     except Exception as error:  # pydicom raises many kinds for damaged values
         logger.debug("cannot decode %s: %s", keyword, error)
         return None
+
+
+def finite_numbers(value: Any, count: int) -> tuple[float, ...] | None:
+    """``count`` finite numbers from a multi-valued attribute value, else ``None``."""
+    if value is None:
+        return None
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
+        return None
+    return numbers
 
 
 def _text(dataset: Dataset, keyword: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from displaysets.errors import ContentError, DestinationExists, ExportError
 from displaysets.exporting import replacing
 from displaysets.handlers import Claim, HandlerModule, Offer
 from displaysets.hookspecs import hookimpl
-from displaysets.model import Instance, value_of
+from displaysets.model import Instance, finite_numbers, value_of
 from displaysets.records import DisplaySet, Severity
 from displaysets.sop_classes import IMAGE_STORAGE, PROJECTION_RADIOGRAPHY
 
@@ -38,16 +37,6 @@ SPACING_TOLERANCE: Final = 0.01
 """Relative deviation of a slice gap from the median gap still counted as regular."""
 
 Vector = tuple[float, float, float]
-
-
-def _floats(value: Any, count: int) -> tuple[float, ...] | None:
-    try:
-        numbers = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
-        return None
-    return numbers
 
 
 def _first_item(dataset: Any, *path: str) -> Any:
@@ -69,12 +58,12 @@ def orientation_of(instance: Instance) -> tuple[float, ...] | None:
             dataset, "SharedFunctionalGroupsSequence", "PlaneOrientationSequence"
         )
         value = value_of(item, "ImageOrientationPatient")
-    return _floats(value, 6) if value is not None else None
+    return finite_numbers(value, 6) if value is not None else None
 
 
 def position_of(instance: Instance) -> tuple[float, ...] | None:
     value = value_of(instance.dataset, "ImagePositionPatient")
-    return _floats(value, 3) if value is not None else None
+    return finite_numbers(value, 3) if value is not None else None
 
 
 def _normal(orientation: Sequence[float]) -> Vector:
@@ -188,7 +177,7 @@ def _multiframe_issues(instance: Instance) -> list[str]:
     for item in per_frame:
         plane = _first_item(item, "PlanePositionSequence")
         value = value_of(plane, "ImagePositionPatient")
-        positions.append(_floats(value, 3) if value is not None else None)
+        positions.append(finite_numbers(value, 3) if value is not None else None)
     if any(p is None for p in positions):
         return ["some frames lack a plane position"]
     orientation = orientation_of(instance)

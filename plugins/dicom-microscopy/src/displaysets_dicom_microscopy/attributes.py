@@ -11,7 +11,7 @@ import logging
 import math
 from typing import Any
 
-from displaysets.model import value_of
+from displaysets.model import finite_numbers, value_of
 from pydicom.dataset import Dataset
 
 logger = logging.getLogger(__name__)
@@ -59,18 +59,8 @@ def number(dataset: Dataset | None, keyword: str) -> float | None:
 
 def numbers(dataset: Dataset | None, keyword: str, count: int) -> list[float] | None:
     """A multi-valued decimal attribute with exactly ``count`` finite values."""
-    if dataset is None:
-        return None
-    value = value_of(dataset, keyword)
-    if value is None:
-        return None
-    try:
-        values = [float(v) for v in value]
-    except (TypeError, ValueError):
-        return None
-    if len(values) != count or not all(math.isfinite(v) for v in values):
-        return None
-    return values
+    values = finite_numbers(value_of(dataset, keyword), count)
+    return list(values) if values is not None else None
 
 
 def strings(dataset: Dataset | None, keyword: str) -> list[str]:

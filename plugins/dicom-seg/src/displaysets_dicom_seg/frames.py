@@ -9,12 +9,12 @@ its frame number. Frames that share a place become one *plane* of the masks.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from displaysets import Severity
+from displaysets.model import finite_numbers
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
@@ -125,18 +125,6 @@ class FrameLayout:
     plane_key_of_frame: dict[int, tuple[Any, ...]] = field(default_factory=dict)
 
 
-def _floats(value: Any, count: int) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    try:
-        numbers = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
-        return None
-    return numbers
-
-
 def _group(
     per_frame: Dataset | None, shared: Dataset | None, keyword: str
 ) -> Dataset | None:
@@ -196,12 +184,12 @@ def _frame_info(
     info.sources = source_frames_of(per_frame) or source_frames_of(shared)
     plane = _group(per_frame, shared, "PlanePositionSequence")
     if plane is not None:
-        position = _floats(value_of(plane, "ImagePositionPatient"), 3)
+        position = finite_numbers(value_of(plane, "ImagePositionPatient"), 3)
         if position is not None:
             info.image_position = (position[0], position[1], position[2])
     orientation = _group(per_frame, shared, "PlaneOrientationSequence")
     if orientation is not None:
-        info.image_orientation = _floats(
+        info.image_orientation = finite_numbers(
             value_of(orientation, "ImageOrientationPatient"), 6
         )
     slide = _group(per_frame, shared, "PlanePositionSlideSequence")
@@ -218,7 +206,9 @@ def _frame_info(
                 "ZOffsetInSlideCoordinateSystem",
             )
         ]
-        values = _floats(offsets, 3) if all(v is not None for v in offsets) else None
+        values = (
+            finite_numbers(offsets, 3) if all(v is not None for v in offsets) else None
+        )
         if values is not None:
             info.slide_offset = (values[0], values[1], values[2])
     content = _group(per_frame, None, "FrameContentSequence")

@@ -7,16 +7,14 @@ segmentation still becomes a display set that says what is wrong.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from displaysets import Severity
-from pydicom.datadict import tag_for_keyword
+from displaysets.model import value_of
 from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag, Tag
 
 from displaysets_dicom_seg.colors import dicom_lab_to_srgb
 
@@ -116,24 +114,6 @@ class SegmentationDescription:
             if segment.number == number:
                 return segment
         return None
-
-
-@functools.lru_cache(maxsize=512)
-def _tag(keyword: str) -> BaseTag:
-    tag = tag_for_keyword(keyword)
-    if tag is None:
-        raise ValueError(f"{keyword!r} is not a DICOM keyword")
-    return Tag(tag)
-
-
-def value_of(item: Dataset | None, keyword: str) -> Any:
-    """The value of an attribute looked up by tag (faster than by keyword)."""
-    if item is None:
-        return None
-    tag = _tag(keyword)
-    if tag not in item:
-        return None
-    return item[tag].value
 
 
 def text(item: Dataset, keyword: str) -> str:
