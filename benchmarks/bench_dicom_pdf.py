@@ -99,7 +99,11 @@ def run_measured(command: list[str], work: Path) -> Run:
 
 def child_export(dicom_file: Path, output: Path) -> None:
     """In a fresh process: import, then time only scanning and exporting."""
+    # The core and the plugin import pydicom on first use; import it before timing.
+    import displaysets.sources.files  # noqa: F401
+    import displaysets_dicom_pdf.content  # noqa: F401
     import displaysets_dicom_pdf.plugin as plugin
+    import pydicom  # noqa: F401
     from displaysets import PluginHost, scan
 
     start = time.perf_counter()
