@@ -16,6 +16,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def first_display_set_uid(capsys: pytest.CaptureFixture[str], source: Path) -> str:
+    """The displaySetInstanceUID of the first display set ``scan --json`` prints."""
+    _, out, _ = run(capsys, "scan", "--json", str(source))
+    return str(json.loads(out)["displaySets"][0]["displaySetInstanceUID"])
+
+
 def test_scan_prints_a_table_and_exits_0(
     write_dicom: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -100,10 +106,9 @@ def test_export_copies_an_image_stack_and_refuses_to_overwrite(
     source = tmp_path / "in"
     first = write_dicom("in/a.dcm", InstanceNumber=1)
     write_dicom("in/b.dcm", InstanceNumber=2)
-    _, out, _ = run(capsys, "scan", "--json", str(source))
-    uid = json.loads(out)["displaySets"][0]["displaySetInstanceUID"]
+    uid = first_display_set_uid(capsys, source)
     target = tmp_path / "out"
-    code, out, _ = run(
+    code, _, _ = run(
         capsys, "export", str(source), "--display-set", uid, "-o", str(target)
     )
     assert code == 0
@@ -125,8 +130,7 @@ def test_export_never_writes_into_the_scanned_input(
     source = tmp_path / "in"
     path = write_dicom("in/a.dcm")
     before = path.read_bytes()
-    _, out, _ = run(capsys, "scan", "--json", str(source))
-    uid = json.loads(out)["displaySets"][0]["displaySetInstanceUID"]
+    uid = first_display_set_uid(capsys, source)
     for target in (source, path, source / "sub" / "x"):
         code, _, err = run(
             capsys,
@@ -176,8 +180,7 @@ def test_an_exporter_refuses_options_it_does_not_take(
 ) -> None:
     source = tmp_path / "in"
     write_dicom("in/a.dcm")
-    _, out, _ = run(capsys, "scan", "--json", str(source))
-    uid = json.loads(out)["displaySets"][0]["displaySetInstanceUID"]
+    uid = first_display_set_uid(capsys, source)
     code, _, err = run(
         capsys,
         "export",
@@ -201,8 +204,7 @@ def test_export_never_writes_through_a_hard_link_to_the_input(
     source = tmp_path / "in"
     path = write_dicom("in/a.dcm")
     before = path.read_bytes()
-    _, out, _ = run(capsys, "scan", "--json", str(source))
-    uid = json.loads(out)["displaySets"][0]["displaySetInstanceUID"]
+    uid = first_display_set_uid(capsys, source)
     target = tmp_path / "out"
     target.mkdir()
     (target / "00001.dcm").hardlink_to(path)

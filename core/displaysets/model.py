@@ -80,7 +80,9 @@ def finite_numbers(value: Any, count: int) -> tuple[float, ...] | None:
     return numbers
 
 
-def _text(dataset: Dataset, keyword: str) -> str:
+def text_of(dataset: Dataset | None, keyword: str) -> str:
+    """An attribute as stripped text (multiple values joined by ``\\``), ``""`` when
+    absent, empty or undecodable."""
     value = value_of(dataset, keyword)
     if value is None:
         return ""
@@ -133,23 +135,23 @@ class Instance:
 
     @cached_property
     def sop_instance_uid(self) -> str:
-        return _text(self.dataset, "SOPInstanceUID")
+        return text_of(self.dataset, "SOPInstanceUID")
 
     @cached_property
     def sop_class_uid(self) -> str:
-        return _text(self.dataset, "SOPClassUID")
+        return text_of(self.dataset, "SOPClassUID")
 
     @cached_property
     def series_instance_uid(self) -> str:
-        return _text(self.dataset, "SeriesInstanceUID")
+        return text_of(self.dataset, "SeriesInstanceUID")
 
     @cached_property
     def study_instance_uid(self) -> str:
-        return _text(self.dataset, "StudyInstanceUID")
+        return text_of(self.dataset, "StudyInstanceUID")
 
     @cached_property
     def modality(self) -> str:
-        return _text(self.dataset, "Modality")
+        return text_of(self.dataset, "Modality")
 
     @cached_property
     def instance_number(self) -> int | None:
@@ -194,11 +196,11 @@ class Series:
 
     @property
     def modality(self) -> str:
-        return _text(self._first, "Modality")
+        return text_of(self._first, "Modality")
 
     @property
     def series_description(self) -> str:
-        return _text(self._first, "SeriesDescription")
+        return text_of(self._first, "SeriesDescription")
 
     @property
     def series_number(self) -> int | None:
@@ -206,7 +208,7 @@ class Series:
 
     @property
     def series_date(self) -> str:
-        return _text(self._first, "SeriesDate")
+        return text_of(self._first, "SeriesDate")
 
     def __iter__(self) -> Iterator[Instance]:
         return iter(self.instances)
@@ -230,23 +232,23 @@ class Study:
 
     @property
     def patient_name(self) -> str:
-        return _text(self._first(), "PatientName")
+        return text_of(self._first(), "PatientName")
 
     @property
     def patient_id(self) -> str:
-        return _text(self._first(), "PatientID")
+        return text_of(self._first(), "PatientID")
 
     @property
     def study_date(self) -> str:
-        return _text(self._first(), "StudyDate")
+        return text_of(self._first(), "StudyDate")
 
     @property
     def study_description(self) -> str:
-        return _text(self._first(), "StudyDescription")
+        return text_of(self._first(), "StudyDescription")
 
     @property
     def accession_number(self) -> str:
-        return _text(self._first(), "AccessionNumber")
+        return text_of(self._first(), "AccessionNumber")
 
     def get_series(self, series_instance_uid: str) -> Series:
         """Return the series with this UID, creating it when it is new."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from displaysets import Severity
-from displaysets.model import value_of
+from displaysets.model import text_of, value_of
 from pydicom.dataset import Dataset
 
 from displaysets_dicom_seg.colors import dicom_lab_to_srgb
@@ -116,14 +116,8 @@ class SegmentationDescription:
         return None
 
 
-def text(item: Dataset, keyword: str) -> str:
-    """An attribute as stripped text, ``""`` when absent or empty."""
-    value = value_of(item, keyword)
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
+text = text_of
+"""An attribute as stripped text, ``""`` when absent or empty (the core's reader)."""
 
 
 def integer(item: Dataset, keyword: str) -> int | None:
